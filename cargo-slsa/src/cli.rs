@@ -1,0 +1,102 @@
+//! Command-line definitions: global flags and one struct per subcommand. The flag docs here are
+//! the user documentation (`--help` is snapshot-tested).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Harden a Rust project's supply chain.
+///
+/// Run as `cargo slsa <COMMAND>` or `cargo-slsa <COMMAND>`. Exit codes: 0 success, 1 a check
+/// failed, 2 usage or input error (nothing is written).
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-slsa",
+    bin_name = "cargo slsa",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Flags every subcommand accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Global flags.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the Cargo.toml of the workspace (default: the nearest one upwards from here).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Output format: readable text, one JSON object, SARIF 2.1.0, or GitHub annotations
+    /// (plus a job summary when GITHUB_STEP_SUMMARY is set).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Colour human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Print findings only: no progress, no notes, no summary line when nothing failed.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Show the commands cargo-slsa runs (cargo, rustc) and cargo's own output.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never use the network; cargo runs with --offline.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pin the lockfile, git revs, versions and toolchain; allow only trusted sources.
+    ///
+    /// Checks that Cargo.lock exists and is up to date, git dependencies are pinned to full
+    /// commit hashes, no requirement is `*` (with --exact: every registry requirement is
+    /// `=x.y.z`), the toolchain is pinned to an exact version, and every locked package comes
+    /// from an allowed source ([workspace.metadata.slsa.pin] allowed-sources, default crates.io).
+    /// Without --check it fixes what it can, atomically, and prints what it changed; running it
+    /// twice changes nothing.
+    Pin(PinArgs),
+}
+
+/// Flags of `cargo slsa pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Change nothing: report findings and exit 1 if there are any.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Also require every registry dependency to be an exact `=x.y.z` requirement (the fix writes
+    /// the locked version). Config: `exact = true`.
+    #[arg(long)]
+    pub exact: bool,
+
+    /// Require this exact toolchain (e.g. 1.95.0); without a value, the active rustc's version.
+    /// The fix writes it to rust-toolchain.toml, keeping components and targets.
+    /// Config: `toolchain = "1.95.0"`.
+    #[arg(long, value_name = "VER", num_args = 0..=1, require_equals = false)]
+    pub toolchain: Option<Option<String>>,
+}

@@ -1,0 +1,115 @@
+//! cargo-slsa: the library behind `cargo slsa`.
+//!
+//! Everything testable lives here; `main.rs` only parses arguments, calls [`run`] and maps the
+//! result to an exit code. Subcommands live in one folder each (`pin/`, …) and share the model
+//! (`workspace/`), the renderers (`report/`) and the atomic writers (`fsx`). Subcommands never call
+//! each other's internals.
+
+pub mod cli;
+pub mod error;
+pub mod fsx;
+pub mod pin;
+pub mod progress;
+pub mod report;
+pub mod workspace;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::report::{Format, Report};
+
+/// What a finished command asks the process to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing at or above the deny level: exit 0.
+    Success,
+    /// A check failed: exit 1.
+    Failed,
+}
+
+impl Exit {
+    /// The process exit code of this outcome (input errors are 2 and come from `Err`).
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+        }
+    }
+}
+
+/// Shared, read-only context every subcommand receives: the global flags, resolved once.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `--manifest-path`, if given.
+    pub manifest_path: Option<std::path::PathBuf>,
+    /// `--offline`: pass `--offline` to every cargo invocation, never touch the network.
+    pub offline: bool,
+    /// `-q`: no progress, no informational lines.
+    pub quiet: bool,
+    /// `-v` count.
+    pub verbose: u8,
+    /// Output format, chosen once at the edge.
+    pub format: Format,
+    /// Whether human output uses colour.
+    pub color_enabled: bool,
+    /// Directory paths in output are shown relative to.
+    pub cwd: std::path::PathBuf,
+}
+
+impl Ctx {
+    /// Build the context from the parsed global flags.
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
+        Ok(Ctx {
+            manifest_path: cli.global.manifest_path.clone(),
+            offline: cli.global.offline,
+            quiet: cli.global.quiet,
+            verbose: cli.global.verbose,
+            format: cli.global.format,
+            color_enabled: color_enabled(cli.global.color),
+            cwd,
+        })
+    }
+
+    /// A progress reporter honouring `-q` and the output format.
+    pub fn progress(&self) -> progress::Progress {
+        progress::Progress::new(self.quiet || self.format != Format::Human, self.verbose > 0)
+    }
+}
+
+/// `--color` resolved against the terminal and the NO_COLOR / CLICOLOR_FORCE conventions.
+fn color_enabled(when: cli::ColorWhen) -> bool {
+    use std::io::IsTerminal;
+    match when {
+        cli::ColorWhen::Always => true,
+        cli::ColorWhen::Never => false,
+        cli::ColorWhen::Auto => {
+            let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                false
+            } else if set("CLICOLOR_FORCE") {
+                true
+            } else {
+                std::io::stdout().is_terminal()
+                    && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+            }
+        }
+    }
+}
+
+/// Run a parsed command line: dispatch, render the report to `out`, return the exit outcome.
+///
+/// Errors are usage or input errors (exit 2); they are returned before anything is written.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let ctx = Ctx::from_cli(&cli)?;
+    let report: Report = match &cli.command {
+        Command::Pin(args) => pin::run(&ctx, args)?,
+    };
+    report::render(&report, &ctx, out)?;
+    Ok(if report.failed() {
+        Exit::Failed
+    } else {
+        Exit::Success
+    })
+}

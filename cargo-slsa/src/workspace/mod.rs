@@ -1,0 +1,280 @@
+//! The model every subcommand works on: the workspace's manifests (format-preserving `toml_edit`
+//! documents with positions), its `Cargo.lock`, its `[workspace.metadata.slsa]` configuration and,
+//! when resolution succeeds, the guppy [`PackageGraph`] built from one `cargo metadata` run.
+//!
+//! Loading never writes. Subcommands decide what to change; writes go through [`crate::fsx`].
+//!
+//! Why these crates: `cargo_metadata` builds the `cargo metadata` invocation exactly as cargo
+//! expects (honouring `$CARGO`), guppy turns its output into a graph with platform and
+//! dependency-kind queries that later subcommands (vendor filtering, SBOM) rely on, and toml_edit
+//! keeps comments and formatting when we edit manifests.
+
+pub mod cargo;
+pub mod config;
+pub mod lock;
+pub mod manifest;
+pub mod toolchain;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use guppy::graph::PackageGraph;
+
+use crate::Ctx;
+use crate::error::InputError;
+pub use cargo::Cargo;
+pub use config::Config;
+pub use lock::{LockPackage, Lockfile, SourceKind};
+pub use manifest::{DepDecl, DepTable, Manifest};
+
+/// 1-based (line, column) of byte offset `offset` in `src`.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let column = src
+        .get(line_start..offset)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+/// The text of 1-based `line` in `src`.
+pub fn line_text(src: &str, line: usize) -> Option<&str> {
+    src.lines().nth(line.checked_sub(1)?)
+}
+
+/// State of `Cargo.lock` as found when loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockState {
+    /// Present, and `cargo metadata --locked` accepted it.
+    Fresh,
+    /// Present, but a `--locked` resolution would change it.
+    Stale,
+    /// Not there.
+    Missing,
+}
+
+/// A loaded workspace.
+pub struct Workspace {
+    /// Directory of the workspace root manifest.
+    pub root: PathBuf,
+    /// The root `Cargo.toml`.
+    pub root_manifest: Manifest,
+    /// Member manifests other than the root one, sorted by path.
+    pub members: Vec<Manifest>,
+    /// `Cargo.lock`, when present.
+    pub lock: Option<Lockfile>,
+    /// What `cargo metadata --locked` said about the lock.
+    pub lock_state: LockState,
+    /// `[workspace.metadata.slsa]` (or `[package.metadata.slsa]`).
+    pub config: Config,
+    /// The resolved package graph, when the lock is fresh.
+    pub graph: Option<PackageGraph>,
+    /// Whether a journaled `Cargo.lock` write from a killed run was rolled back while loading.
+    pub recovered_lock: bool,
+}
+
+impl Workspace {
+    /// Path of `Cargo.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("Cargo.lock")
+    }
+
+    /// The root manifest followed by every member manifest.
+    pub fn manifests(&self) -> impl Iterator<Item = &Manifest> {
+        std::iter::once(&self.root_manifest).chain(self.members.iter())
+    }
+
+    /// Find the manifest cargo would use: `--manifest-path`, or `Cargo.toml` in the working
+    /// directory or its nearest ancestor.
+    pub fn locate(ctx: &Ctx) -> Result<PathBuf> {
+        if let Some(p) = &ctx.manifest_path {
+            let p = if p.is_absolute() {
+                p.clone()
+            } else {
+                ctx.cwd.join(p)
+            };
+            if p.file_name().and_then(|n| n.to_str()) != Some("Cargo.toml") {
+                return Err(InputError::at(
+                    &p,
+                    None,
+                    None,
+                    "--manifest-path must point to a Cargo.toml",
+                )
+                .into());
+            }
+            if !p.is_file() {
+                return Err(InputError::at(&p, None, None, "no such manifest").into());
+            }
+            return Ok(p);
+        }
+        let mut dir = Some(ctx.cwd.as_path());
+        while let Some(d) = dir {
+            let candidate = d.join("Cargo.toml");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            dir = d.parent();
+        }
+        Err(InputError::at(
+            &ctx.cwd,
+            None,
+            None,
+            "could not find Cargo.toml here or in any parent directory (use --manifest-path)",
+        )
+        .into())
+    }
+
+    /// Load the workspace: parse the manifests, read the lock, and resolve with
+    /// `cargo metadata --locked`. A stale or missing lock is recorded, not an error; any other
+    /// cargo failure (a malformed member manifest, a path that is not in a workspace, cargo
+    /// missing, the network) is.
+    pub fn load(ctx: &Ctx, cargo: &Cargo) -> Result<Workspace> {
+        let manifest_path = Self::locate(ctx)?;
+        // Parse first: a malformed manifest is reported by us with file:line before cargo runs.
+        let entry = Manifest::load(&manifest_path)?;
+        let guessed_root = guess_root(&entry)?;
+        let recovered_lock = crate::fsx::recover(&guessed_root.join("Cargo.lock"))?;
+
+        let (info, lock_state, graph) = match cargo.metadata_locked(&manifest_path)? {
+            Ok(json) => {
+                let graph = PackageGraph::from_json(&json)
+                    .context("cargo metadata printed output that guppy could not read")?;
+                let info = WorkspaceInfo::from_graph(&graph);
+                (info, LockState::Fresh, Some(graph))
+            }
+            Err(_stale) => {
+                let info = WorkspaceInfo::from_no_deps(&cargo.metadata_no_deps(&manifest_path)?)?;
+                let state = if info.root.join("Cargo.lock").is_file() {
+                    LockState::Stale
+                } else {
+                    LockState::Missing
+                };
+                (info, state, None)
+            }
+        };
+
+        let root_manifest_path = info.root.join("Cargo.toml");
+        let root_manifest = if root_manifest_path == manifest_path {
+            entry
+        } else {
+            Manifest::load(&root_manifest_path)?
+        };
+        let mut members = Vec::new();
+        for path in info.member_manifests {
+            if path != root_manifest_path {
+                members.push(Manifest::load(&path)?);
+            }
+        }
+        members.sort_by(|a, b| a.path.cmp(&b.path));
+
+        let lock_path = info.root.join("Cargo.lock");
+        let lock = if lock_path.is_file() {
+            Some(Lockfile::load(&lock_path)?)
+        } else {
+            None
+        };
+        let config = Config::from_root(&root_manifest)?;
+        Ok(Workspace {
+            root: info.root,
+            root_manifest,
+            members,
+            lock,
+            lock_state,
+            config,
+            graph,
+            recovered_lock,
+        })
+    }
+}
+
+/// Where cargo will look for the workspace root: the entry manifest if it has `[workspace]`, else
+/// `package.workspace`, else the nearest ancestor whose manifest has `[workspace]`. Used only to
+/// find a journaled lock before cargo runs; cargo's answer is authoritative afterwards.
+fn guess_root(entry: &Manifest) -> Result<PathBuf> {
+    let dir = entry
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    if entry.doc.as_table().contains_key("workspace") {
+        return Ok(dir);
+    }
+    if let Some(ws) = entry
+        .doc
+        .get("package")
+        .and_then(|p| p.get("workspace"))
+        .and_then(|w| w.as_str())
+    {
+        return Ok(dir.join(ws));
+    }
+    let mut cur = dir.parent();
+    while let Some(d) = cur {
+        let candidate = d.join("Cargo.toml");
+        if let Ok(src) = std::fs::read_to_string(&candidate)
+            && let Ok(doc) = src.parse::<toml_edit::DocumentMut>()
+            && doc.as_table().contains_key("workspace")
+        {
+            return Ok(d.to_path_buf());
+        }
+        cur = d.parent();
+    }
+    Ok(dir)
+}
+
+/// The parts of `cargo metadata` the model needs, from either a full or a `--no-deps` run.
+struct WorkspaceInfo {
+    root: PathBuf,
+    member_manifests: Vec<PathBuf>,
+}
+
+impl WorkspaceInfo {
+    fn from_graph(graph: &PackageGraph) -> Self {
+        let ws = graph.workspace();
+        WorkspaceInfo {
+            root: ws.root().as_std_path().to_path_buf(),
+            member_manifests: ws
+                .iter()
+                .map(|p| p.manifest_path().as_std_path().to_path_buf())
+                .collect(),
+        }
+    }
+
+    fn from_no_deps(json: &str) -> Result<Self> {
+        let md: cargo_metadata::Metadata =
+            serde_json::from_str(json).context("reading `cargo metadata --no-deps` output")?;
+        let members: std::collections::HashSet<_> = md.workspace_members.iter().collect();
+        Ok(WorkspaceInfo {
+            root: md.workspace_root.as_std_path().to_path_buf(),
+            member_manifests: md
+                .packages
+                .iter()
+                .filter(|p| members.contains(&p.id))
+                .map(|p| p.manifest_path.as_std_path().to_path_buf())
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        assert_eq!(line_col(src, 9), (2, 3));
+        assert_eq!(line_col(src, 999), (3, 1));
+        assert_eq!(line_text(src, 2), Some("bé = 2"));
+        assert_eq!(line_text(src, 0), None);
+    }
+}

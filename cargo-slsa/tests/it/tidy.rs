@@ -1,0 +1,109 @@
+//! Tidy checks run as tests: every Rust file says what it owns, no `todo!` is left, the README
+//! documents every subcommand `--help` lists, and finding codes are unique.
+
+use std::path::{Path, PathBuf};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crate sits in the repository")
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_has_a_module_doc_and_no_todo() {
+    let mut files = Vec::new();
+    for dir in ["cargo-slsa", "tests", "xtask", "action"] {
+        rust_files(&repo_root().join(dir), &mut files);
+    }
+    assert!(files.len() > 10, "found only {files:?}");
+    let todo = ["todo", "!("].concat();
+    let unimplemented = ["unimplemented", "!("].concat();
+    for f in files {
+        let src = std::fs::read_to_string(&f).expect("read source");
+        assert!(
+            src.trim_start().starts_with("//!"),
+            "{} lacks a `//!` module doc",
+            f.display()
+        );
+        assert!(
+            !src.contains(&todo) && !src.contains(&unimplemented),
+            "{} has a todo/unimplemented",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn readme_documents_every_subcommand_and_the_test_command() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let help = slsa_tests::run({
+        let mut c = std::process::Command::new(crate::bin());
+        c.arg("--help");
+        c
+    })
+    .assert_success();
+    let commands: Vec<&str> = help
+        .stdout
+        .split("Commands:")
+        .nth(1)
+        .expect("help lists commands")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .take_while(|w| !w.ends_with(':'))
+        .filter(|w| *w != "help")
+        .collect();
+    assert!(!commands.is_empty());
+    for c in commands {
+        assert!(
+            readme.contains(&format!("cargo slsa {c}")),
+            "README.md does not document `cargo slsa {c}`"
+        );
+    }
+    assert!(
+        readme.contains("cargo xtask ci"),
+        "README.md must give the test command"
+    );
+    let ci = std::fs::read_to_string(repo_root().join(".ci/run")).expect(".ci/run");
+    assert!(
+        ci.contains("cargo xtask ci"),
+        ".ci/run must run the README's test command"
+    );
+}
+
+#[test]
+fn finding_codes_are_unique_kebab_case_and_described() {
+    let rules = cargo_slsa::pin::codes::PinCode::rules();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in rules {
+        assert!(seen.insert(r.code), "duplicate code {}", r.code);
+        assert!(
+            r.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+            "{} is not kebab-case",
+            r.code
+        );
+        assert!(
+            r.description.ends_with('.'),
+            "{}: describe it in a sentence",
+            r.code
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Fixture kit for cargo-slsa's tests: a loopback sparse registry, crate
+//! tarballs built in memory, local git remotes, temp workspaces, and a
+//! hermetic, time-bounded way to run cargo and the binary under test.
+//!
+//! Nothing here reaches beyond 127.0.0.1 or reads the developer's
+//! `~/.cargo`: every test gets its own `CARGO_HOME` whose crates-io source is
+//! replaced by a [`Registry`] the test controls.
+
+pub mod cmd;
+pub mod git;
+pub mod krate;
+pub mod lockfile;
+pub mod project;
+pub mod registry;
+
+pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};
+pub use git::GitRemote;
+pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};
+pub use lockfile::{CRATES_IO_SOURCE, LockedPackage};
+pub use project::{CargoHome, Project, ProjectBuilder, basic_manifest};
+pub use registry::{HttpResponse, Published, Registry, Served};
+
+#[cfg(test)]
+mod selftest;

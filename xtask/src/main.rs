@@ -1,0 +1,93 @@
+//! `cargo xtask`: the developer workflows CI and laptops share (no shell scripts that drift).
+//!
+//! - `cargo xtask ci` — fmt check, clippy (deny warnings), the whole test suite, all `--locked`.
+//! - `cargo xtask bench pin` — `cargo slsa pin --check` against `cargo metadata --locked` on a
+//!   generated workspace of real registry crates; prints medians and the ratio.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench::run(&args[1..]),
+        _ => {
+            usage();
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            #[allow(clippy::disallowed_macros)] // xtask's main reports its own failure
+            {
+                eprintln!("xtask: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() {
+    #[allow(clippy::disallowed_macros)] // usage text of a developer tool
+    {
+        eprintln!("usage: cargo xtask ci | bench pin [--runs N]");
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The cargo that runs us (so the pinned toolchain is used throughout).
+pub(crate) fn cargo() -> Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(program);
+    cmd.current_dir(root());
+    cmd
+}
+
+pub(crate) fn run_step(name: &str, cmd: &mut Command) -> Result<()> {
+    #[allow(clippy::disallowed_macros)] // step headers are xtask's output
+    {
+        eprintln!("==> {name}");
+    }
+    let status = cmd.status().with_context(|| format!("running {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    run_step(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run_step(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step(
+        "cargo test",
+        cargo().args(["test", "--workspace", "--locked"]),
+    )?;
+    Ok(())
+}
