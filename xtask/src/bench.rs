@@ -18,6 +18,9 @@ version = "0.1.0"
 edition = "2021"
 publish = false
 
+# Its own workspace: it lives under this repository's target/.
+[workspace]
+
 [dependencies]
 anyhow = "1"
 aws-config = "1"

@@ -22,6 +22,7 @@ pub struct Cargo {
     program: OsString,
     offline: bool,
     progress: Progress,
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl Cargo {
@@ -34,13 +35,27 @@ impl Cargo {
             program,
             offline,
             progress,
+            envs: Vec::new(),
         }
+    }
+
+    /// Use this cargo binary instead of `$CARGO`.
+    pub fn with_program(mut self, program: impl Into<OsString>) -> Self {
+        self.program = program.into();
+        self
+    }
+
+    /// Set an environment variable for every cargo run (e.g. `CARGO_HOME` for an embedder that
+    /// cannot change its own environment).
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
     }
 
     /// A `cargo` command with `--offline` when asked for.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.program);
-        cmd.args(args);
+        cmd.args(args).envs(self.envs.iter().map(|(k, v)| (k, v)));
         if self.offline {
             cmd.arg("--offline");
         }
@@ -91,7 +106,9 @@ impl Cargo {
             extra.push("--offline".to_string());
         }
         mc.other_options(extra);
-        mc.cargo_command()
+        let mut cmd = mc.cargo_command();
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
+        cmd
     }
 
     /// `cargo metadata --locked`: the JSON, or [`LockWouldChange`] when the lock is stale or

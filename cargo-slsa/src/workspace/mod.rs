@@ -11,11 +11,13 @@
 
 pub mod cargo;
 pub mod config;
+pub mod graph;
 pub mod lock;
 pub mod manifest;
 pub mod toolchain;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use guppy::graph::PackageGraph;
@@ -75,13 +77,29 @@ pub struct Workspace {
     pub lock_state: LockState,
     /// `[workspace.metadata.slsa]` (or `[package.metadata.slsa]`).
     pub config: Config,
-    /// The resolved package graph, when the lock is fresh.
-    pub graph: Option<PackageGraph>,
+    /// `cargo metadata --locked` output, when the lock is fresh; the graph is built from it on
+    /// first use (pin never needs it, and building it costs as much as a tenth of the run).
+    metadata_json: Option<String>,
+    graph: OnceLock<PackageGraph>,
     /// Whether a journaled `Cargo.lock` write from a killed run was rolled back while loading.
     pub recovered_lock: bool,
 }
 
 impl Workspace {
+    /// The resolved package graph (guppy), or `None` when the lock is stale or missing.
+    pub fn graph(&self) -> Result<Option<&PackageGraph>> {
+        if let Some(g) = self.graph.get() {
+            return Ok(Some(g));
+        }
+        let Some(json) = &self.metadata_json else {
+            return Ok(None);
+        };
+        let graph = PackageGraph::from_json(json)
+            .context("cargo metadata printed output that guppy could not read")?;
+        let _ = self.graph.set(graph);
+        Ok(self.graph.get())
+    }
+
     /// Path of `Cargo.lock`.
     pub fn lock_path(&self) -> PathBuf {
         self.root.join("Cargo.lock")
@@ -143,15 +161,14 @@ impl Workspace {
         let guessed_root = guess_root(&entry)?;
         let recovered_lock = crate::fsx::recover(&guessed_root.join("Cargo.lock"))?;
 
-        let (info, lock_state, graph) = match cargo.metadata_locked(&manifest_path)? {
-            Ok(json) => {
-                let graph = PackageGraph::from_json(&json)
-                    .context("cargo metadata printed output that guppy could not read")?;
-                let info = WorkspaceInfo::from_graph(&graph);
-                (info, LockState::Fresh, Some(graph))
-            }
+        let (info, lock_state, metadata_json) = match cargo.metadata_locked(&manifest_path)? {
+            Ok(json) => (
+                WorkspaceInfo::from_json(&json)?,
+                LockState::Fresh,
+                Some(json),
+            ),
             Err(_stale) => {
-                let info = WorkspaceInfo::from_no_deps(&cargo.metadata_no_deps(&manifest_path)?)?;
+                let info = WorkspaceInfo::from_json(&cargo.metadata_no_deps(&manifest_path)?)?;
                 let state = if info.root.join("Cargo.lock").is_file() {
                     LockState::Stale
                 } else {
@@ -189,7 +206,8 @@ impl Workspace {
             lock,
             lock_state,
             config,
-            graph,
+            metadata_json,
+            graph: OnceLock::new(),
             recovered_lock,
         })
     }
@@ -229,35 +247,39 @@ fn guess_root(entry: &Manifest) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The parts of `cargo metadata` the model needs, from either a full or a `--no-deps` run.
+/// The parts of `cargo metadata` the model needs up front, from either a full or a `--no-deps`
+/// run. Deserializing only these fields skips the rest of a multi-megabyte document cheaply.
+#[derive(serde::Deserialize)]
+struct WorkspaceJson {
+    workspace_root: PathBuf,
+    workspace_members: Vec<String>,
+    packages: Vec<PackageJson>,
+}
+
+#[derive(serde::Deserialize)]
+struct PackageJson {
+    id: String,
+    manifest_path: PathBuf,
+}
+
 struct WorkspaceInfo {
     root: PathBuf,
     member_manifests: Vec<PathBuf>,
 }
 
 impl WorkspaceInfo {
-    fn from_graph(graph: &PackageGraph) -> Self {
-        let ws = graph.workspace();
-        WorkspaceInfo {
-            root: ws.root().as_std_path().to_path_buf(),
-            member_manifests: ws
-                .iter()
-                .map(|p| p.manifest_path().as_std_path().to_path_buf())
-                .collect(),
-        }
-    }
-
-    fn from_no_deps(json: &str) -> Result<Self> {
-        let md: cargo_metadata::Metadata =
-            serde_json::from_str(json).context("reading `cargo metadata --no-deps` output")?;
-        let members: std::collections::HashSet<_> = md.workspace_members.iter().collect();
+    fn from_json(json: &str) -> Result<Self> {
+        let md: WorkspaceJson =
+            serde_json::from_str(json).context("reading `cargo metadata` output")?;
+        let members: std::collections::HashSet<&str> =
+            md.workspace_members.iter().map(String::as_str).collect();
         Ok(WorkspaceInfo {
-            root: md.workspace_root.as_std_path().to_path_buf(),
+            root: md.workspace_root,
             member_manifests: md
                 .packages
-                .iter()
-                .filter(|p| members.contains(&p.id))
-                .map(|p| p.manifest_path.as_std_path().to_path_buf())
+                .into_iter()
+                .filter(|p| members.contains(p.id.as_str()))
+                .map(|p| p.manifest_path)
                 .collect(),
         })
     }

@@ -3,6 +3,7 @@
 //! to keep link time down; add new subcommands as modules here.
 
 mod cli;
+mod model;
 mod pin;
 mod tidy;
 

@@ -40,6 +40,7 @@ struct Fixture {
     branch_sha: String,
     tag_sha: String,
     patch_sha: String,
+    ws_sha: String,
 }
 
 fn fixture(with_allow_list: bool) -> Fixture {
@@ -54,6 +55,8 @@ fn fixture(with_allow_list: bool) -> Fixture {
     tag_repo.commit(&[("src/lib.rs", "pub fn later() {}\n")], "after the tag");
     let patch_repo = GitRemote::crate_repo(env.scratch(), "patchme", "1.0.0");
     let patch_sha = patch_repo.head();
+    let ws_repo = GitRemote::crate_repo(env.scratch(), "wsgit", "0.3.0");
+    let ws_sha = ws_repo.head();
 
     let allow = if with_allow_list {
         format!(
@@ -71,11 +74,13 @@ members = ["app", "helper"]
 
 [workspace.dependencies]
 log = "0.4" # shared logger
+wsgit = {{ git = "{wsgit}", branch = "main" }}
 {allow}
 [patch.crates-io]
 patchme = {{ git = "{patch}", branch = "main" }}
 "#,
-        patch = patch_repo.url()
+        patch = patch_repo.url(),
+        wsgit = ws_repo.url()
     );
     let app = format!(
         r#"[package]
@@ -106,6 +111,7 @@ edition = "2021"
 
 [dependencies]
 log.workspace = true
+wsgit.workspace = true
 
 [build-dependencies]
 anyhow = "1.0"
@@ -123,6 +129,7 @@ anyhow = "1.0"
         branch_sha,
         tag_sha,
         patch_sha,
+        ws_sha,
     }
 }
 
@@ -157,6 +164,7 @@ fn check_reports_every_problem_and_writes_nothing() {
             "git-unpinned",
             "git-unpinned",
             "git-unpinned",
+            "git-unpinned",
             "lockfile-missing",
             "toolchain-unpinned",
             "wildcard-requirement"
@@ -188,11 +196,20 @@ fn check_reports_every_problem_and_writes_nothing() {
         ),
         "{tag}"
     );
-    let patch = findings
+    let in_root: Vec<&str> = findings
         .iter()
-        .find(|f| f["file"] == "Cargo.toml")
-        .expect("patch finding in the root manifest");
-    assert_eq!(patch["code"], "git-unpinned");
+        .filter(|f| f["file"] == "Cargo.toml")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert_eq!(in_root.len(), 2, "{in_root:?}");
+    assert!(
+        in_root[0].contains("`wsgit` in [workspace.dependencies]"),
+        "{in_root:?}"
+    );
+    assert!(
+        in_root[1].contains("`patchme` in [patch.crates-io]"),
+        "{in_root:?}"
+    );
     assert!(report["changes"].as_array().is_some_and(Vec::is_empty));
 }
 
@@ -516,6 +533,7 @@ fn sources_outside_the_allow_list_are_reported() {
         [
             "source-not-allowed",
             "source-not-allowed",
+            "source-not-allowed",
             "source-not-allowed"
         ],
         "one finding per repository"
@@ -675,7 +693,7 @@ fn output_formats_share_one_report() {
         .expect("rules");
     assert_eq!(rules.len(), 7, "one rule per pin code");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
-    assert_eq!(results.len(), 6);
+    assert_eq!(results.len(), 7);
     let located = results
         .iter()
         .find(|r| r["ruleId"] == "git-unpinned")
@@ -696,7 +714,7 @@ fn output_formats_share_one_report() {
     assert!(out.stdout.contains("9 | gitbranch = { git = "), "{out:?}");
     assert!(
         out.stdout
-            .contains("pin: failed: 6 errors, 0 warnings, 0 notes; 0 changes"),
+            .contains("pin: failed: 7 errors, 0 warnings, 0 notes; 0 changes"),
         "{out:?}"
     );
     assert!(
