@@ -264,6 +264,11 @@ fn fix_pins_everything_and_a_second_run_changes_nothing() {
         root.contains(&format!("rev = \"{}\"", f.patch_sha)),
         "{root}"
     );
+    assert!(
+        root.contains("wsgit = { git = \"file://")
+            && root.contains(&format!("rev = \"{}\" }}", f.ws_sha)),
+        "{root}"
+    );
     assert_eq!(
         f.project.read("rust-toolchain.toml"),
         format!("[toolchain]\nchannel = \"{}\"\n", active_rustc())
