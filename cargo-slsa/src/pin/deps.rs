@@ -222,15 +222,8 @@ fn locked_version<'a>(ws: &'a Workspace, m: &Manifest, d: &DepDecl) -> Option<&'
     };
     let from_package = |pkg_name: &str| -> Option<&'a LockPackage> {
         let local = lock.local_package(pkg_name)?;
-        local
-            .dependencies
-            .iter()
-            .filter(|r| r.split(' ').next() == Some(d.package.as_str()))
-            .filter_map(|r| {
-                lock.by_name(&d.package)
-                    .find(|p| p.source.is_some() && lock_reference_matches(p, r))
-            })
-            .find(|p| fits(p))
+        lock.dependencies_named(local, &d.package)
+            .find(|p| p.source.is_some() && fits(p))
     };
     match d.table {
         DepTable::Workspace => {
@@ -258,18 +251,6 @@ fn only_candidate<'a>(
         .filter(|p| p.source.is_some() && fits(p));
     let first = it.next()?;
     it.next().is_none().then_some(first)
-}
-
-fn lock_reference_matches(p: &LockPackage, reference: &str) -> bool {
-    let mut parts = reference.splitn(3, ' ');
-    let _name = parts.next();
-    match parts.next() {
-        Some(v) if v != p.version => false,
-        _ => match parts.next() {
-            Some(src) => p.source.as_deref() == Some(src.trim_matches(|c| c == '(' || c == ')')),
-            None => true,
-        },
-    }
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl LockPackage {
 
     /// Whether this entry is the one a `dependencies` reference (`name[ version[ (source)]]`)
     /// points at.
-    fn matches_reference(&self, reference: &str) -> bool {
+    pub fn matches_reference(&self, reference: &str) -> bool {
         let mut parts = reference.splitn(3, ' ');
         let name = parts.next().unwrap_or_default();
         if name != self.name {
@@ -236,14 +236,17 @@ impl Lockfile {
         self.by_name(name).find(|p| p.source.is_none())
     }
 
-    /// What `from`'s `dependencies` list resolves `dep_name` (a package name) to.
-    pub fn resolve_dependency(&self, from: &LockPackage, dep_name: &str) -> Option<&LockPackage> {
-        let reference = from
-            .dependencies
+    /// Every package `from`'s `dependencies` list references under the package name `dep_name`
+    /// (several when it depends on more than one version, through renames).
+    pub fn dependencies_named<'a, 'n>(
+        &'a self,
+        from: &'a LockPackage,
+        dep_name: &'n str,
+    ) -> impl Iterator<Item = &'a LockPackage> + use<'a, 'n> {
+        from.dependencies
             .iter()
-            .find(|d| d.split(' ').next() == Some(dep_name))?;
-        self.by_name(dep_name)
-            .find(|p| p.matches_reference(reference))
+            .filter(move |r| r.split(' ').next() == Some(dep_name))
+            .filter_map(move |r| self.by_name(dep_name).find(|p| p.matches_reference(r)))
     }
 }
 
@@ -297,7 +300,9 @@ checksum = "bb"
             })
         );
         let app = lock.local_package("app").expect("app is local");
-        let two = lock.resolve_dependency(app, "two").expect("two resolves");
+        let mut deps = lock.dependencies_named(app, "two");
+        let two = deps.next().expect("two resolves");
+        assert!(deps.next().is_none());
         assert_eq!(two.version, "1.0.0");
         assert_eq!(two.checksum.as_deref(), Some("aa"));
         Ok(())

@@ -21,6 +21,13 @@ fn ctx(project: &Project) -> Ctx {
     }
 }
 
+/// The library's cargo runner pointed at the kit (the test process's own environment is not).
+fn kit_cargo(env: &Env) -> Cargo {
+    Cargo::new(false, Progress::new(true, false))
+        .with_program(cargo_bin())
+        .with_env("CARGO_HOME", env.cargo_home().path())
+}
+
 #[test]
 fn platform_and_kind_queries_follow_cargo_semantics() {
     let env = Env::new();
@@ -77,9 +84,7 @@ buildonly = "1"
     })
     .assert_success();
 
-    let cargo = Cargo::new(false, Progress::new(true, false))
-        .with_program(cargo_bin())
-        .with_env("CARGO_HOME", env.cargo_home().path());
+    let cargo = kit_cargo(&env);
     let ws = Workspace::load(&ctx(&project), &cargo).expect("workspace loads");
     assert_eq!(ws.lock_state, LockState::Fresh);
     assert_eq!(ws.root, project.root());
@@ -148,9 +153,7 @@ fn a_stale_lock_loads_without_a_graph() {
         )
         .file("src/lib.rs", "")
         .build();
-    let cargo = Cargo::new(false, Progress::new(true, false))
-        .with_program(cargo_bin())
-        .with_env("CARGO_HOME", env.cargo_home().path());
+    let cargo = kit_cargo(&env);
     let ws = Workspace::load(&ctx(&project), &cargo).expect("loads without a lock");
     assert_eq!(ws.lock_state, LockState::Missing);
     assert!(ws.graph().expect("no error").is_none());

@@ -22,6 +22,12 @@ fn active_rustc() -> String {
         .to_string()
 }
 
+fn generate_lockfile(env: &Env, project: &Project) {
+    let mut c = env.cargo(project.path());
+    c.arg("generate-lockfile");
+    run(c).assert_success();
+}
+
 fn publish_basics(env: &Env) {
     let r = env.registry();
     r.publish(CrateBuilder::new("serde", "1.0.0"));
@@ -300,12 +306,7 @@ fn fix_pins_everything_and_a_second_run_changes_nothing() {
 #[test]
 fn exact_pins_registry_requirements_to_the_locked_versions() {
     let f = fixture(true);
-    run({
-        let mut c = f.env.cargo(f.project.path());
-        c.arg("generate-lockfile");
-        c
-    })
-    .assert_success();
+    generate_lockfile(&f.env, &f.project);
     let out = slsa(
         &f.env,
         f.project.path(),
@@ -355,12 +356,7 @@ fn inexact_requirements_are_only_reported_with_exact() {
         .file("src/lib.rs", "")
         .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
         .build();
-    run({
-        let mut c = env.cargo(project.path());
-        c.arg("generate-lockfile");
-        c
-    })
-    .assert_success();
+    generate_lockfile(&env, &project);
     slsa(&env, project.path(), &["pin", "--check"]).assert_success();
     let verbose = slsa(&env, project.path(), &["pin", "--check", "-v"]).assert_success();
     assert!(
@@ -403,12 +399,7 @@ fn a_stale_lock_is_reported_then_updated_minimally() {
         .file("src/lib.rs", "")
         .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
         .build();
-    run({
-        let mut c = env.cargo(project.path());
-        c.arg("generate-lockfile");
-        c
-    })
-    .assert_success();
+    generate_lockfile(&env, &project);
     // A newer serde appears; a minimal update must not take it.
     env.registry().publish(CrateBuilder::new("serde", "1.0.9"));
     let manifest = project.read("Cargo.toml");
@@ -455,12 +446,7 @@ fn toolchain_channels_are_pinned_exactly() {
             "[toolchain]\n# moving target\nchannel = \"stable\"\ncomponents = [\"clippy\", \"rustfmt\"]\ntargets = [\"wasm32-unknown-unknown\"]\n",
         )
         .build();
-    run({
-        let mut c = env.cargo(project.path());
-        c.arg("generate-lockfile");
-        c
-    })
-    .assert_success();
+    generate_lockfile(&env, &project);
     let out = slsa(&env, project.path(), &["pin", "--check"]).assert_code(1);
     assert!(
         out.stdout.contains(
@@ -744,12 +730,7 @@ fn an_interrupted_lock_write_is_rolled_back() {
         .file("src/lib.rs", "")
         .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
         .build();
-    run({
-        let mut c = env.cargo(project.path());
-        c.arg("generate-lockfile");
-        c
-    })
-    .assert_success();
+    generate_lockfile(&env, &project);
     let original = project.read("Cargo.lock");
     // What a kill during cargo's in-place write leaves: our journal and half a lock.
     project.write(
