@@ -743,3 +743,34 @@ fn an_interrupted_lock_write_is_rolled_back() {
     assert_eq!(project.read("Cargo.lock"), original);
     no_leftovers(project.path());
 }
+
+#[test]
+fn offline_never_touches_the_network() {
+    let env = Env::new();
+    publish_basics(&env);
+    let project = Project::new()
+        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
+        .file("src/lib.rs", "")
+        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
+        .build();
+    generate_lockfile(&env, &project);
+    // The lock is resolved but serde's .crate is not downloaded yet: offline, that is an error.
+    env.registry().clear_requests();
+    let out = slsa(&env, project.path(), &["pin", "--check", "--offline"]).assert_code(2);
+    assert!(out.stderr.contains("offline"), "{out:?}");
+    assert!(
+        env.registry().requests().is_empty(),
+        "{:?}",
+        env.registry().requests()
+    );
+    // Online the same check downloads it; afterwards offline works and stays silent.
+    slsa(&env, project.path(), &["pin", "--check"]).assert_success();
+    assert!(!env.registry().requests().is_empty());
+    env.registry().clear_requests();
+    slsa(&env, project.path(), &["pin", "--check", "--offline"]).assert_success();
+    assert!(
+        env.registry().requests().is_empty(),
+        "{:?}",
+        env.registry().requests()
+    );
+}
