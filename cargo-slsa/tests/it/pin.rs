@@ -28,6 +28,20 @@ fn generate_lockfile(env: &Env, project: &Project) {
     run(c).assert_success();
 }
 
+/// A one-package project depending on `serde = "1"`, toolchain pinned, lock generated (crates
+/// not yet downloaded).
+fn locked_solo_project() -> (Env, Project) {
+    let env = Env::new();
+    publish_basics(&env);
+    let project = Project::new()
+        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
+        .file("src/lib.rs", "")
+        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
+        .build();
+    generate_lockfile(&env, &project);
+    (env, project)
+}
+
 fn publish_basics(env: &Env) {
     let r = env.registry();
     r.publish(CrateBuilder::new("serde", "1.0.0"));
@@ -349,14 +363,7 @@ fn exact_pins_registry_requirements_to_the_locked_versions() {
 
 #[test]
 fn inexact_requirements_are_only_reported_with_exact() {
-    let env = Env::new();
-    publish_basics(&env);
-    let project = Project::new()
-        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
-        .file("src/lib.rs", "")
-        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
-        .build();
-    generate_lockfile(&env, &project);
+    let (env, project) = locked_solo_project();
     slsa(&env, project.path(), &["pin", "--check"]).assert_success();
     let verbose = slsa(&env, project.path(), &["pin", "--check", "-v"]).assert_success();
     assert!(
@@ -392,14 +399,7 @@ fn inexact_requirements_are_only_reported_with_exact() {
 
 #[test]
 fn a_stale_lock_is_reported_then_updated_minimally() {
-    let env = Env::new();
-    publish_basics(&env);
-    let project = Project::new()
-        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
-        .file("src/lib.rs", "")
-        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
-        .build();
-    generate_lockfile(&env, &project);
+    let (env, project) = locked_solo_project();
     // A newer serde appears; a minimal update must not take it.
     env.registry().publish(CrateBuilder::new("serde", "1.0.9"));
     let manifest = project.read("Cargo.toml");
@@ -723,14 +723,7 @@ fn output_formats_share_one_report() {
 
 #[test]
 fn an_interrupted_lock_write_is_rolled_back() {
-    let env = Env::new();
-    publish_basics(&env);
-    let project = Project::new()
-        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
-        .file("src/lib.rs", "")
-        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
-        .build();
-    generate_lockfile(&env, &project);
+    let (env, project) = locked_solo_project();
     let original = project.read("Cargo.lock");
     // What a kill during cargo's in-place write leaves: our journal and half a lock.
     project.write(
@@ -746,14 +739,7 @@ fn an_interrupted_lock_write_is_rolled_back() {
 
 #[test]
 fn offline_never_touches_the_network() {
-    let env = Env::new();
-    publish_basics(&env);
-    let project = Project::new()
-        .file("Cargo.toml", basic_manifest("solo", &[("serde", "1")]))
-        .file("src/lib.rs", "")
-        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
-        .build();
-    generate_lockfile(&env, &project);
+    let (env, project) = locked_solo_project();
     // The lock is resolved but serde's .crate is not downloaded yet: offline, that is an error.
     env.registry().clear_requests();
     let out = slsa(&env, project.path(), &["pin", "--check", "--offline"]).assert_code(2);
