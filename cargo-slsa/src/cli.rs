@@ -80,6 +80,16 @@ pub enum Command {
     /// Without --check it fixes what it can, atomically, and prints what it changed; running it
     /// twice changes nothing.
     Pin(PinArgs),
+
+    /// Check Cargo.lock against the RustSec advisory database.
+    ///
+    /// Reports vulnerable versions (error), unmaintained and unsound crates, and yanked versions
+    /// (warnings), each with the advisory id, its CVE/GHSA aliases, the patched versions and the
+    /// dependency path from the workspace. Reads Cargo.lock only: no resolution, and no network
+    /// with --db (yanked versions need the registry index and are skipped with --offline).
+    /// Ignores live in [workspace.metadata.slsa.audit] ignore = [{ id, reason, until }]; an
+    /// ignore needs a reason and stops applying after its `until` date.
+    Audit(AuditArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -99,4 +109,37 @@ pub struct PinArgs {
     /// Config: `toolchain = "1.95.0"`.
     #[arg(long, value_name = "VER", num_args = 0..=1, require_equals = false)]
     pub toolchain: Option<Option<String>>,
+}
+
+/// Which findings fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DenyLevel {
+    /// Warnings fail too.
+    Warnings,
+    /// Only errors fail (the default).
+    Errors,
+}
+
+/// Flags of `cargo slsa audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Use the advisory database in this directory (a checkout of RustSec/advisory-db, or any
+    /// directory with its `crates/` layout) as is; nothing is fetched.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Fetch the database from this https git URL instead of
+    /// https://github.com/RustSec/advisory-db.git (a mirror).
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    pub db_url: Option<String>,
+
+    /// Do not fetch: use the copy in $CARGO_HOME/advisory-db as it is.
+    #[arg(long, conflicts_with = "db")]
+    pub no_fetch: bool,
+
+    /// Which findings fail the run: `warnings` makes unmaintained, unsound, yanked and expired
+    /// ignores fail it too; `errors` (the default) only vulnerabilities. Config: `deny = "…"`.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Option<DenyLevel>,
 }

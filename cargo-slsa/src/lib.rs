@@ -5,6 +5,7 @@
 //! (`workspace/`), the renderers (`report/`) and the atomic writers (`fsx`). Subcommands never call
 //! each other's internals.
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod fsx;
@@ -105,6 +106,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let ctx = Ctx::from_cli(&cli)?;
     let report: Report = match &cli.command {
         Command::Pin(args) => pin::run(&ctx, args)?,
+        Command::Audit(args) => audit::run(&ctx, args)?,
     };
     report::render(&report, &ctx, out)?;
     Ok(if report.failed() {

@@ -6,6 +6,7 @@
 //! `~/.cargo`: every test gets its own `CARGO_HOME` whose crates-io source is
 //! replaced by a [`Registry`] the test controls.
 
+pub mod advisory;
 pub mod cmd;
 pub mod git;
 pub mod krate;
@@ -13,6 +14,7 @@ pub mod lockfile;
 pub mod project;
 pub mod registry;
 
+pub use advisory::{Advisory, AdvisoryDb};
 pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};
 pub use git::GitRemote;
 pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};

@@ -59,6 +59,13 @@ impl Config {
         &self.file
     }
 
+    /// 1-based line of the first occurrence of `needle` in the manifest holding the
+    /// configuration (to point a finding at one entry of a deserialized section).
+    pub fn line_of(&self, needle: &str) -> Option<usize> {
+        let offset = self.src.find(needle)?;
+        Some(super::line_col(&self.src, offset).0)
+    }
+
     /// Deserialize the section of `command` (`[<prefix>.<command>]`); default when absent.
     pub fn section<T: DeserializeOwned + Default>(&self, command: &str) -> Result<T> {
         let Some(item) = self.table.as_ref().and_then(|t| t.get(command)) else {

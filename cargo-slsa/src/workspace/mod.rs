@@ -216,7 +216,7 @@ impl Workspace {
 /// Where cargo will look for the workspace root: the entry manifest if it has `[workspace]`, else
 /// `package.workspace`, else the nearest ancestor whose manifest has `[workspace]`. Used only to
 /// find a journaled lock before cargo runs; cargo's answer is authoritative afterwards.
-fn guess_root(entry: &Manifest) -> Result<PathBuf> {
+pub(crate) fn guess_root(entry: &Manifest) -> Result<PathBuf> {
     let dir = entry
         .path
         .parent()

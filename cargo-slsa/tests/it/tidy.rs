@@ -91,10 +91,20 @@ fn readme_documents_every_subcommand_and_the_test_command() {
 
 #[test]
 fn finding_codes_are_unique_kebab_case_and_described() {
-    let rules = cargo_slsa::pin::codes::PinCode::rules();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let rules = [
+        cargo_slsa::pin::codes::PinCode::rules(),
+        cargo_slsa::audit::codes::AuditCode::rules(),
+    ]
+    .concat();
     let mut seen = std::collections::BTreeSet::new();
     for r in rules {
         assert!(seen.insert(r.code), "duplicate code {}", r.code);
+        assert!(
+            readme.contains(&format!("`{}`", r.code)),
+            "README.md does not document the finding code `{}`",
+            r.code
+        );
         assert!(
             r.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
             "{} is not kebab-case",
