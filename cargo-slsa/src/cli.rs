@@ -90,6 +90,16 @@ pub enum Command {
     /// Ignores live in [workspace.metadata.slsa.audit] ignore = [{ id, reason, until }]; an
     /// ignore needs a reason and stops applying after its `until` date.
     Audit(AuditArgs),
+
+    /// Write a CycloneDX or SPDX SBOM of the workspace.
+    ///
+    /// Every resolved package (default features, as `cargo metadata --locked` resolves them)
+    /// with its purl `pkg:cargo/NAME@VERSION`, the SHA-256 from Cargo.lock, its license as an
+    /// SPDX expression, authors, and the dependency graph. Dev-dependencies are left out unless
+    /// --include-dev. The output is deterministic: the serial number is derived from the
+    /// content and the timestamp is SOURCE_DATE_EPOCH when set. Without --output the document
+    /// goes to stdout.
+    Sbom(SbomArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -142,4 +152,41 @@ pub struct AuditArgs {
     /// ignores fail it too; `errors` (the default) only vulnerabilities. Config: `deny = "…"`.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<DenyLevel>,
+}
+
+/// SBOM document formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX JSON (1.6, or 1.5 with --spec-version 1.5).
+    CyclonedxJson,
+    /// SPDX 2.3 JSON.
+    SpdxJson,
+}
+
+/// Flags of `cargo slsa sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Document format.
+    #[arg(long, value_enum, default_value_t = SbomFormat::CyclonedxJson, value_name = "FORMAT")]
+    pub sbom_format: SbomFormat,
+
+    /// Spec version: 1.6 (default) or 1.5 for CycloneDX; 2.3 for SPDX.
+    #[arg(long, value_name = "VER")]
+    pub spec_version: Option<String>,
+
+    /// Only packages that can be built for this target triple (e.g. x86_64-unknown-linux-gnu).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+
+    /// Describe this workspace member and its dependencies only (default: the whole workspace).
+    #[arg(short, long, value_name = "NAME")]
+    pub package: Option<String>,
+
+    /// Include the workspace members' dev-dependencies.
+    #[arg(long)]
+    pub include_dev: bool,
+
+    /// Write the SBOM to FILE (atomically) and print a report instead of the document.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

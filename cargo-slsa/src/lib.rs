@@ -12,6 +12,8 @@ pub mod fsx;
 pub mod pin;
 pub mod progress;
 pub mod report;
+pub mod sbom;
+pub mod timefmt;
 pub mod workspace;
 
 use std::io::Write;
@@ -107,6 +109,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let report: Report = match &cli.command {
         Command::Pin(args) => pin::run(&ctx, args)?,
         Command::Audit(args) => audit::run(&ctx, args)?,
+        Command::Sbom(args) => match sbom::run(&ctx, args)? {
+            sbom::Output::Document(bytes) => {
+                out.write_all(&bytes)?;
+                out.flush()?;
+                return Ok(Exit::Success);
+            }
+            sbom::Output::Written(report) => report,
+        },
     };
     report::render(&report, &ctx, out)?;
     Ok(if report.failed() {

@@ -27,9 +27,10 @@ use crate::Ctx;
 use crate::cli::AuditArgs;
 use crate::error::InputError;
 use crate::report::{Finding, Report, Severity};
+use crate::timefmt::Date;
 use crate::workspace::lock::{CRATES_IO_REGISTRY, CRATES_IO_SPARSE};
 use crate::workspace::{Config, LockPackage, Lockfile, Manifest, Workspace};
-use cfg::{Date, Policy};
+use cfg::Policy;
 use codes::AuditCode;
 
 /// Run `cargo slsa audit`.

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
-use guppy::graph::{DependencyDirection, DependencyReq, PackageGraph, PackageSet};
+use guppy::PackageId;
+use guppy::graph::{DependencyDirection, DependencyReq, PackageGraph, PackageLink, PackageSet};
 use guppy::platform::{EnabledTernary, Platform, PlatformSpec, TargetFeatures};
 
 /// Which dependency edges to follow.
@@ -51,18 +52,52 @@ pub fn reachable<'g>(
     platforms: &[Platform],
     kinds: Kinds,
 ) -> PackageSet<'g> {
-    let spec = if platforms.is_empty() {
-        PlatformSpec::Any
-    } else {
-        PlatformSpec::Platforms(platforms.iter().map(|p| Arc::new(p.clone())).collect())
-    };
-    let possible =
-        |req: DependencyReq<'_>| req.status().enabled_on(&spec) != EnabledTernary::Disabled;
-    graph.query_workspace().resolve_with_fn(|_, link| {
-        (kinds.normal && possible(link.normal()))
-            || (kinds.build && possible(link.build()))
-            || (kinds.dev && link.from().in_workspace() && possible(link.dev()))
-    })
+    let follow = EdgeFilter::new(platforms, kinds);
+    graph
+        .query_workspace()
+        .resolve_with_fn(|_, link| follow.follows(link))
+}
+
+/// Like [`reachable`], from the given packages instead of every workspace member.
+pub fn reachable_from<'g>(
+    graph: &'g PackageGraph,
+    roots: &[&'g PackageId],
+    platforms: &[Platform],
+    kinds: Kinds,
+) -> Result<PackageSet<'g>> {
+    let follow = EdgeFilter::new(platforms, kinds);
+    Ok(graph
+        .query_forward(roots.iter().copied())?
+        .resolve_with_fn(|_, link| follow.follows(link)))
+}
+
+/// The edge test shared by the reachability queries (and by SBOM's dependency lists, so the
+/// edges it records are exactly the ones followed).
+pub struct EdgeFilter {
+    spec: PlatformSpec,
+    kinds: Kinds,
+}
+
+impl EdgeFilter {
+    /// Follow edges of `kinds` that can be enabled on one of `platforms` (any when empty).
+    pub fn new(platforms: &[Platform], kinds: Kinds) -> Self {
+        let spec = if platforms.is_empty() {
+            PlatformSpec::Any
+        } else {
+            PlatformSpec::Platforms(platforms.iter().map(|p| Arc::new(p.clone())).collect())
+        };
+        EdgeFilter { spec, kinds }
+    }
+
+    /// Whether the link is followed.
+    pub fn follows(&self, link: PackageLink<'_>) -> bool {
+        let possible = |req: DependencyReq<'_>| {
+            req.status().enabled_on(&self.spec) != EnabledTernary::Disabled
+        };
+        (self.kinds.normal && possible(link.normal()))
+            || (self.kinds.build && possible(link.build()))
+            || (self.kinds.dev && link.from().in_workspace() && possible(link.dev()))
+    }
 }
 
 /// Names and versions of a package set, sorted — handy for messages and tests.

@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod model;
 mod pin;
+mod sbom;
 mod tidy;
 
 use std::collections::BTreeMap;
