@@ -60,7 +60,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     };
     match name {
         "pin" => bench_pin(runs),
-        other => bail!("unknown benchmark `{other}` (known: pin)"),
+        "audit" => bench_audit(args, runs),
+        "sbom" => bench_sbom(runs),
+        other => bail!("unknown benchmark `{other}` (known: pin, audit, sbom)"),
     }
 }
 
@@ -136,14 +138,49 @@ fn lock_packages(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn bench_pin(runs: usize) -> Result<()> {
-    let runs = runs.max(3);
-    let ws = service_workspace()?;
-    let bin = release_binary()?;
-    let manifest = ws.join("Cargo.toml");
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let anchor = || {
-        let mut c = Command::new(&cargo_bin);
+/// One side of a comparison.
+struct Side<'a> {
+    label: &'a str,
+    make: &'a dyn Fn() -> Command,
+    ok_codes: &'a [i32],
+}
+
+/// Time `anchor` and `ours` alternately `runs` times after one warm-up each; print medians and
+/// the ratio against `target`.
+fn compare(title: &str, runs: usize, anchor: Side<'_>, ours: Side<'_>, target: f64) -> Result<()> {
+    time(&mut (anchor.make)(), anchor.ok_codes)?;
+    time(&mut (ours.make)(), ours.ok_codes)?;
+    let (mut a, mut o) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        a.push(time(&mut (anchor.make)(), anchor.ok_codes)?);
+        o.push(time(&mut (ours.make)(), ours.ok_codes)?);
+    }
+    let (ma, mo) = (median(a), median(o));
+    #[allow(clippy::disallowed_macros)] // the benchmark's result is its output
+    {
+        println!("{title}, {runs} alternating runs");
+        println!(
+            "  anchor  {:<40} median {:>8.1} ms",
+            anchor.label,
+            ma.as_secs_f64() * 1e3
+        );
+        println!(
+            "  ours    {:<40} median {:>8.1} ms",
+            ours.label,
+            mo.as_secs_f64() * 1e3
+        );
+        println!(
+            "  ratio   {:.3}x  (target <= {target}x)",
+            mo.as_secs_f64() / ma.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn cargo_metadata_anchor(manifest: &Path) -> impl Fn() -> Command + '_ {
+    move || {
+        let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut c = Command::new(cargo_bin);
         c.args([
             "metadata",
             "--locked",
@@ -152,9 +189,18 @@ fn bench_pin(runs: usize) -> Result<()> {
             "1",
             "--manifest-path",
         ])
-        .arg(&manifest);
+        .arg(manifest);
         c
-    };
+    }
+}
+
+fn bench_pin(runs: usize) -> Result<()> {
+    let runs = runs.max(3);
+    let ws = service_workspace()?;
+    let bin = release_binary()?;
+    let manifest = ws.join("Cargo.toml");
+    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let anchor = cargo_metadata_anchor(&manifest);
     let ours = || {
         let mut c = Command::new(&bin);
         c.args(["pin", "--check", "--offline", "--manifest-path"])
@@ -162,33 +208,269 @@ fn bench_pin(runs: usize) -> Result<()> {
             .env("CARGO", &cargo_bin);
         c
     };
-    // Warm the page cache and check both succeed before timing.
-    time(&mut anchor(), &[0])?;
-    time(&mut ours(), &[0])?;
-    let (mut a, mut o) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        a.push(time(&mut anchor(), &[0])?);
-        o.push(time(&mut ours(), &[0])?);
-    }
-    let (ma, mo) = (median(a), median(o));
-    #[allow(clippy::disallowed_macros)] // the benchmark's result is its output
-    {
-        println!(
-            "bench pin: {} packages in Cargo.lock, {runs} alternating runs",
+    compare(
+        &format!("bench pin: {} packages in Cargo.lock", lock_packages(&ws)),
+        runs,
+        Side {
+            label: "cargo metadata --locked",
+            make: &anchor,
+            ok_codes: &[0],
+        },
+        Side {
+            label: "cargo slsa pin --check",
+            make: &ours,
+            ok_codes: &[0],
+        },
+        1.2,
+    )
+}
+
+fn bench_sbom(runs: usize) -> Result<()> {
+    let runs = runs.max(3);
+    let ws = service_workspace()?;
+    let bin = release_binary()?;
+    let manifest = ws.join("Cargo.toml");
+    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let anchor = cargo_metadata_anchor(&manifest);
+    let ours = || {
+        let mut c = Command::new(&bin);
+        c.args(["sbom", "--offline", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO", &cargo_bin)
+            .env("SOURCE_DATE_EPOCH", "0");
+        c
+    };
+    compare(
+        &format!(
+            "bench sbom (CycloneDX 1.6): {} packages in Cargo.lock",
             lock_packages(&ws)
-        );
-        println!(
-            "  anchor  cargo metadata --locked   median {:>8.1} ms",
-            ma.as_secs_f64() * 1e3
-        );
-        println!(
-            "  ours    cargo slsa pin --check    median {:>8.1} ms",
-            mo.as_secs_f64() * 1e3
-        );
-        println!(
-            "  ratio   {:.3}x  (target <= 1.2x)",
-            mo.as_secs_f64() / ma.as_secs_f64()
-        );
+        ),
+        runs,
+        Side {
+            label: "cargo metadata --locked",
+            make: &anchor,
+            ok_codes: &[0],
+        },
+        Side {
+            label: "cargo slsa sbom",
+            make: &ours,
+            ok_codes: &[0],
+        },
+        1.2,
+    )
+}
+
+/// The advisory database for `bench audit`: `--db PATH`, else the snapshot shipped beside this
+/// repository (`../shared/data/advisory-db`) when it exists.
+fn advisory_db(args: &[String]) -> Result<PathBuf> {
+    if let Some(i) = args.iter().position(|a| a == "--db") {
+        return Ok(PathBuf::from(args.get(i + 1).context("--db needs a path")?));
     }
-    Ok(())
+    let shared = root().join("../shared/data/advisory-db");
+    if shared.join("crates").is_dir() {
+        return Ok(shared);
+    }
+    bail!("no advisory database: pass --db PATH (a checkout of RustSec/advisory-db)")
+}
+
+/// cargo-audit: `$CARGO_AUDIT`, else `cargo-audit` on PATH.
+fn cargo_audit() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("CARGO_AUDIT") {
+        return Ok(PathBuf::from(p));
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("cargo-audit"))
+            .find(|p| p.is_file())
+    });
+    found.context(
+        "cargo-audit not found: `cargo install cargo-audit --locked` or set CARGO_AUDIT=/path/to/cargo-audit",
+    )
+}
+
+/// A second workspace pinned to versions with known advisories, so the comparison has
+/// something to agree on (the service workspace's fresh lock has few).
+const VULNERABLE_MANIFEST: &str = r#"[package]
+name = "bench-vulnerable"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[workspace]
+
+[dependencies]
+ansi_term = "0.12"
+h2 = "=0.3.20"
+time = "=0.1.44"
+smallvec = "=1.6.0"
+chrono = "=0.4.19"
+hyper = "=0.14.10"
+tokio = { version = "=1.18.0", features = ["full"] }
+regex = "=1.5.4"
+"#;
+
+fn vulnerable_workspace() -> Result<PathBuf> {
+    let dir = bench_dir().join("vulnerable");
+    std::fs::create_dir_all(dir.join("src"))?;
+    let manifest = dir.join("Cargo.toml");
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(VULNERABLE_MANIFEST) {
+        std::fs::write(&manifest, VULNERABLE_MANIFEST)?;
+        let _ = std::fs::remove_file(dir.join("Cargo.lock"));
+    }
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n")?;
+    if !dir.join("Cargo.lock").is_file() {
+        run_step(
+            "generate the vulnerable workspace's lockfile (network, once)",
+            cargo()
+                .args(["generate-lockfile", "--manifest-path"])
+                .arg(&manifest),
+        )?;
+    }
+    Ok(dir)
+}
+
+/// Advisory ids by kind from cargo-audit's JSON: vulnerabilities, then each warning kind.
+fn cargo_audit_ids(json: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    if let Some(list) = json["vulnerabilities"]["list"].as_array() {
+        for v in list {
+            if let Some(id) = v["advisory"]["id"].as_str() {
+                let pkg = format!(
+                    "{} {}",
+                    v["package"]["name"].as_str().unwrap_or(""),
+                    v["package"]["version"].as_str().unwrap_or("")
+                );
+                out.insert(("vulnerability".to_string(), format!("{id} {pkg}")));
+            }
+        }
+    }
+    if let Some(warnings) = json["warnings"].as_object() {
+        for (kind, list) in warnings {
+            for w in list.as_array().into_iter().flatten() {
+                if let Some(id) = w["advisory"]["id"].as_str() {
+                    let pkg = format!(
+                        "{} {}",
+                        w["package"]["name"].as_str().unwrap_or(""),
+                        w["package"]["version"].as_str().unwrap_or("")
+                    );
+                    out.insert((kind.clone(), format!("{id} {pkg}")));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn our_ids(json: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    json["summary"]["advisories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a["kind"].as_str()?.to_string(),
+                format!(
+                    "{} {} {}",
+                    a["id"].as_str()?,
+                    a["package"].as_str()?,
+                    a["version"].as_str()?
+                ),
+            ))
+        })
+        .collect()
+}
+
+fn bench_audit(args: &[String], runs: usize) -> Result<()> {
+    let runs = runs.max(3);
+    let db = advisory_db(args)?;
+    let audit_bin = cargo_audit()?;
+    let ws = service_workspace()?;
+    let vulnerable = vulnerable_workspace()?;
+    let bin = release_binary()?;
+    // cargo-audit reads `.cargo/audit.toml` from the working directory: turn its yanked check
+    // off, since ours is off under --offline, so both do the same work (lock + database).
+    for dir in [&ws, &vulnerable] {
+        std::fs::create_dir_all(dir.join(".cargo"))?;
+        std::fs::write(dir.join(".cargo/audit.toml"), "[yanked]\nenabled = false\n")?;
+    }
+    let anchor_in = |dir: &Path, json: bool| {
+        let mut c = Command::new(&audit_bin);
+        c.current_dir(dir)
+            .args(["audit", "--no-fetch", "--db"])
+            .arg(&db)
+            .args(["--file", "Cargo.lock"]);
+        if json {
+            c.arg("--json");
+        }
+        c
+    };
+    let ours_in = |dir: &Path, json: bool| {
+        let mut c = Command::new(&bin);
+        c.current_dir(dir)
+            .args(["audit", "--offline", "--db"])
+            .arg(&db);
+        if json {
+            c.args(["--format", "json"]);
+        }
+        c
+    };
+
+    // Same findings first: the timing means nothing otherwise.
+    for dir in [&ws, &vulnerable] {
+        let theirs = anchor_in(dir, true)
+            .output()
+            .context("running cargo-audit")?;
+        let ours = ours_in(dir, true)
+            .output()
+            .context("running cargo slsa audit")?;
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&theirs.stdout).with_context(|| {
+                format!(
+                    "cargo-audit printed no JSON: {}",
+                    String::from_utf8_lossy(&theirs.stderr)
+                )
+            })?;
+        let ours: serde_json::Value = serde_json::from_slice(&ours.stdout).with_context(|| {
+            format!(
+                "cargo slsa audit printed no JSON: {}",
+                String::from_utf8_lossy(&ours.stderr)
+            )
+        })?;
+        let (t, o) = (cargo_audit_ids(&theirs), our_ids(&ours));
+        #[allow(clippy::disallowed_macros)] // the comparison is the benchmark's output
+        {
+            println!(
+                "bench audit: {}: cargo-audit {} findings, ours {} ({})",
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+                t.len(),
+                o.len(),
+                if t == o { "identical" } else { "DIFFERENT" }
+            );
+        }
+        if t != o {
+            bail!(
+                "findings differ:\n  only cargo-audit: {:?}\n  only ours: {:?}",
+                t.difference(&o).collect::<Vec<_>>(),
+                o.difference(&t).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    let anchor = || anchor_in(&ws, false);
+    let ours = || ours_in(&ws, false);
+    compare(
+        &format!("bench audit: {} packages in Cargo.lock", lock_packages(&ws)),
+        runs,
+        Side {
+            label: "cargo audit --no-fetch (yanked off)",
+            make: &anchor,
+            ok_codes: &[0, 1],
+        },
+        Side {
+            label: "cargo slsa audit --offline",
+            make: &ours,
+            ok_codes: &[0, 1],
+        },
+        1.0,
+    )
 }

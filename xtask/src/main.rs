@@ -1,10 +1,14 @@
 //! `cargo xtask`: the developer workflows CI and laptops share (no shell scripts that drift).
 //!
-//! - `cargo xtask ci` — fmt check, clippy (deny warnings), the whole test suite, all `--locked`.
-//! - `cargo xtask bench pin` — `cargo slsa pin --check` against `cargo metadata --locked` on a
-//!   generated workspace of real registry crates; prints medians and the ratio.
+//! - `cargo xtask ci` — fmt check, clippy (deny warnings), the whole test suite, all `--locked`,
+//!   then interop.
+//! - `cargo xtask interop` — independent validators (CycloneDX, SPDX) check our SBOMs.
+//! - `cargo xtask bench pin|sbom` — against `cargo metadata --locked`; `bench audit` — against
+//!   cargo-audit on the same lockfile and database, after checking both find the same
+//!   advisories. All on a generated workspace of real registry crates; medians and the ratio.
 
 mod bench;
+mod interop;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,6 +20,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
+        Some("interop") => interop::run(&args[1..]),
         _ => {
             usage();
             return ExitCode::from(2);
@@ -36,7 +41,9 @@ fn main() -> ExitCode {
 fn usage() {
     #[allow(clippy::disallowed_macros)] // usage text of a developer tool
     {
-        eprintln!("usage: cargo xtask ci | bench pin [--runs N]");
+        eprintln!(
+            "usage: cargo xtask ci | interop [--require] | bench pin|sbom [--runs N] | bench audit [--db PATH] [--runs N]"
+        );
     }
 }
 
@@ -89,5 +96,5 @@ fn ci() -> Result<()> {
         "cargo test",
         cargo().args(["test", "--workspace", "--locked"]),
     )?;
-    Ok(())
+    interop::run(&[])
 }

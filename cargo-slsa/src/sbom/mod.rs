@@ -122,7 +122,15 @@ pub fn run(ctx: &Ctx, args: &SbomArgs) -> Result<Output> {
     } else {
         ctx.cwd.join(path)
     };
-    let changed = fsx::write_if_changed(&path, &bytes)?;
+    // A device or pipe (`-o /dev/stdout`, a FIFO) is written to directly: renaming a temporary
+    // file over it would replace the device node instead of writing through it.
+    let special = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let changed = if special {
+        std::fs::write(&path, &bytes).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+        true
+    } else {
+        fsx::write_if_changed(&path, &bytes)?
+    };
     let mut report = Report::new("sbom", Vec::new());
     let format = match cx_version {
         Some(v) => format!("CycloneDX {} JSON", v.as_str()),

@@ -410,3 +410,16 @@ fn is_uuid_urn(s: &str) -> bool {
         && parts[2].starts_with(|c: char| ('1'..='5').contains(&c))
         && parts[3].starts_with(['8', '9', 'a', 'b'])
 }
+
+#[cfg(unix)]
+#[test]
+fn a_device_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let f = fixture();
+    slsa(&f.env, f.project.path(), &["sbom", "-o", "/dev/null"]).assert_success();
+    let meta = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null must stay a device"
+    );
+}
