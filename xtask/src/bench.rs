@@ -302,7 +302,6 @@ publish = false
 ansi_term = "0.12"
 h2 = "=0.3.20"
 time = "=0.1.44"
-smallvec = "=1.6.0"
 chrono = "=0.4.19"
 hyper = "=0.14.10"
 tokio = { version = "=1.18.0", features = ["full"] }
