@@ -192,3 +192,49 @@ fn insert(doc: &mut Value, path: &[&str], value: Value) {
         cur = obj.entry((*key).to_string()).or_insert_with(|| json!({}));
     }
 }
+
+/// The in-toto Statement v1 carrying a CycloneDX SBOM as its predicate, over `subjects`
+/// (`(name, sha256 hex)`): what `attest --sbom` signs next to the provenance, so the SBOM is
+/// bound to the same artifacts.
+pub fn in_toto_statement(subjects: &[(String, String)], cyclonedx: &Value) -> Value {
+    let subject: Vec<Value> = subjects
+        .iter()
+        .map(|(name, sha256)| json!({"name": name, "digest": {"sha256": sha256}}))
+        .collect();
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subject,
+        "predicateType": "https://cyclonedx.org/bom",
+        "predicate": cyclonedx,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_uuids_are_version_5_layout_and_stable() -> Result<()> {
+        let a = content_uuid(&json!({"a": 1}))?;
+        assert_eq!(a, content_uuid(&json!({"a": 1}))?);
+        assert_ne!(a, content_uuid(&json!({"a": 2}))?);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('5'));
+        assert!(parts[3].starts_with(['8', '9', 'a', 'b']));
+        Ok(())
+    }
+
+    #[test]
+    fn sbom_statements_bind_the_bom_to_the_subjects() {
+        let bom = json!({"bomFormat": "CycloneDX", "specVersion": "1.6"});
+        let st = in_toto_statement(&[("app".into(), "ab".repeat(32))], &bom);
+        assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(st["predicateType"], "https://cyclonedx.org/bom");
+        assert_eq!(st["subject"][0]["digest"]["sha256"], "ab".repeat(32));
+        assert_eq!(st["predicate"], bom);
+    }
+}
