@@ -100,6 +100,17 @@ pub enum Command {
     /// content and the timestamp is SOURCE_DATE_EPOCH when set. Without --output the document
     /// goes to stdout.
     Sbom(SbomArgs),
+
+    /// Audit GitHub Actions workflows and composite actions; pin `uses:` and permissions.
+    ///
+    /// Checks .github/workflows/ and every action.yml (or the given files and directories) for
+    /// unpinned `uses:`, excessive token permissions, dangerous triggers, template injection,
+    /// persisted checkout credentials (artipacked), cache poisoning in publishing workflows,
+    /// cargo without --locked, and hard-coded credentials — with zizmor's codes where the audit
+    /// is the same. With --fix it pins every `uses:` to the commit SHA of its tag or branch
+    /// (resolved through the GitHub API, with a `# tag` comment) and adds a top-level
+    /// `permissions: contents: read` where none is set, changing nothing else.
+    Harden(HardenArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -189,4 +200,27 @@ pub struct SbomArgs {
     /// Write the SBOM to FILE (atomically) and print a report instead of the document.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Flags of `cargo slsa harden`.
+#[derive(Debug, Args)]
+pub struct HardenArgs {
+    /// Workflow or action files, or directories to search for *.yml / *.yaml (default:
+    /// .github/workflows/ and every action.yml in the repository).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Fix what can be fixed: pin `uses:` to commit SHAs (needs the GitHub API and a token in
+    /// GITHUB_TOKEN or GH_TOKEN) and add `permissions: contents: read` where none is set.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// GitHub API base URL (GitHub Enterprise, or a test server).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
 }

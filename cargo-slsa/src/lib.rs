@@ -9,6 +9,8 @@ pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod fsx;
+pub mod github;
+pub mod harden;
 pub mod pin;
 pub mod progress;
 pub mod report;
@@ -109,6 +111,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let report: Report = match &cli.command {
         Command::Pin(args) => pin::run(&ctx, args)?,
         Command::Audit(args) => audit::run(&ctx, args)?,
+        Command::Harden(args) => harden::run(&ctx, args)?,
         Command::Sbom(args) => match sbom::run(&ctx, args)? {
             sbom::Output::Document(bytes) => {
                 out.write_all(&bytes)?;

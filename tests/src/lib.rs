@@ -9,6 +9,7 @@
 pub mod advisory;
 pub mod cmd;
 pub mod git;
+pub mod github;
 pub mod krate;
 pub mod lockfile;
 pub mod project;
@@ -17,6 +18,7 @@ pub mod registry;
 pub use advisory::{Advisory, AdvisoryDb};
 pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};
 pub use git::GitRemote;
+pub use github::{ApiRequest, FakeGitHub};
 pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};
 pub use lockfile::{CRATES_IO_SOURCE, LockedPackage};
 pub use project::{CargoHome, Project, ProjectBuilder, basic_manifest};

@@ -4,6 +4,7 @@
 
 mod audit;
 mod cli;
+mod harden;
 mod model;
 mod pin;
 mod sbom;

@@ -1,0 +1,230 @@
+//! `harden --fix`: pins `uses:` to the commit SHA its tag or branch points at (resolved through
+//! the GitHub API, the tag kept as a trailing `# tag` comment) and adds a top-level
+//! `permissions: contents: read` block to workflows that have none.
+//!
+//! Edits are byte-exact replacements and insertions in the original text: only the `uses:`
+//! value changes on its line, and the permissions block is inserted before `jobs:`; every other
+//! byte — comments, quoting, blank lines — stays. Every lookup happens before anything is
+//! written, and each file is then replaced atomically.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use super::audits::{self, Hit};
+use super::input::{Input, Kind};
+use super::walk::split_uses;
+use crate::Ctx;
+use crate::cli::HardenArgs;
+use crate::fsx;
+use crate::github::{self, GitHub};
+use crate::report::Change;
+use crate::ypath;
+
+/// What `--fix` did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub notes: Vec<String>,
+    /// `uses:` pinned.
+    pub pinned: usize,
+    /// `uses:` that could not be resolved.
+    pub unresolved: usize,
+}
+
+/// A byte edit: replace `start..end` with `text`.
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// Plan and apply every fix.
+pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    // 1. Which uses need resolving.
+    let mut wanted: Vec<(usize, Hit)> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        for hit in audits::unpinned_uses(input) {
+            if hit
+                .uses
+                .as_ref()
+                .is_some_and(|(_, u)| !u.starts_with("docker://"))
+            {
+                wanted.push((i, hit));
+            }
+        }
+    }
+    // 2. Resolve them (each distinct repo@ref once).
+    let mut resolved: HashMap<String, String> = HashMap::new();
+    if !wanted.is_empty() {
+        let client = if ctx.offline {
+            out.notes.push(format!(
+                "{} unpinned `uses:` left as they are: --offline forbids asking the GitHub API for their commits",
+                wanted.len()
+            ));
+            None
+        } else if let Some(token) = github::token_from_env() {
+            Some(GitHub::new(&args.github_api_url, token)?)
+        } else {
+            out.notes.push(format!(
+                "{} unpinned `uses:` left as they are: set GITHUB_TOKEN (or GH_TOKEN) so their tags can be resolved through the GitHub API",
+                wanted.len()
+            ));
+            None
+        };
+        if let Some(gh) = client {
+            let progress = ctx
+                .progress()
+                .spinner("resolving action refs through the GitHub API");
+            for (_, hit) in &wanted {
+                let Some((_, uses)) = &hit.uses else { continue };
+                if resolved.contains_key(uses) {
+                    continue;
+                }
+                let Some((name, reference)) = split_uses(uses) else {
+                    continue;
+                };
+                let mut parts = name.split('/');
+                let (Some(owner), Some(repo)) = (parts.next(), parts.next()) else {
+                    out.notes
+                        .push(format!("`{uses}`: not an owner/repo reference"));
+                    continue;
+                };
+                match gh.resolve(owner, repo, reference) {
+                    Ok(Some(r)) => {
+                        resolved.insert(uses.clone(), r.sha);
+                    }
+                    Ok(None) => out.notes.push(format!(
+                        "`{uses}`: {owner}/{repo} has no tag or branch `{reference}`"
+                    )),
+                    Err(e) => {
+                        out.notes
+                            .push(format!("`{uses}`: {e:#}; stopped resolving"));
+                        break;
+                    }
+                }
+            }
+            drop(progress);
+        }
+    }
+
+    // 3. Plan edits per file.
+    for (i, input) in inputs.iter().enumerate() {
+        let mut edits = Vec::new();
+        let mut descriptions = Vec::new();
+        for (_, hit) in wanted.iter().filter(|(j, _)| *j == i) {
+            let Some((route, uses)) = &hit.uses else {
+                continue;
+            };
+            let Some(sha) = resolved.get(uses) else {
+                out.unresolved += 1;
+                continue;
+            };
+            let Some((_, reference)) = split_uses(uses) else {
+                continue;
+            };
+            if let Some(e) = pin_edit(input, route, uses, reference, sha) {
+                edits.extend(e);
+                out.pinned += 1;
+                descriptions.push(format!("pinned `{uses}` to {sha} (line {})", hit.line));
+            }
+        }
+        if let Kind::Workflow(_) = input.kind
+            && !input.exists(&ypath!["permissions"])
+            && let Some(e) = permissions_edit(input)
+        {
+            let hit_line = input.key_line(&ypath!["jobs"]);
+            edits.push(e);
+            descriptions.push(format!(
+                "added top-level `permissions: contents: read` (line {hit_line}); grant more per job where needed"
+            ));
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        let new = apply_edits(input.src(), edits);
+        if fsx::write_if_changed(&input.path, new.as_bytes())? {
+            for d in descriptions {
+                out.changes.push(Change {
+                    file: input.path.clone(),
+                    description: d,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Replace the ref in the `uses:` value with `sha` and, when the line has no comment yet, add
+/// `# <ref>` after the value.
+fn pin_edit(
+    input: &Input,
+    route: &[super::input::Seg],
+    uses: &str,
+    reference: &str,
+    sha: &str,
+) -> Option<Vec<Edit>> {
+    let (start, end) = input.span(route)?;
+    let text = input.src().get(start..end)?;
+    let needle = format!("@{reference}");
+    let at = text.rfind(&needle)?;
+    let mut edits = vec![Edit {
+        start: start + at + 1,
+        end: start + at + needle.len(),
+        text: sha.to_string(),
+    }];
+    let line_end = input.src()[end..]
+        .find('\n')
+        .map(|n| end + n)
+        .unwrap_or(input.src().len());
+    let rest = &input.src()[end..line_end];
+    if rest.trim().is_empty() && !uses.contains('#') {
+        edits.push(Edit {
+            start: end,
+            end,
+            text: format!(" # {reference}"),
+        });
+    }
+    Some(edits)
+}
+
+/// Insert `permissions: contents: read` before the top-level `jobs:` key.
+fn permissions_edit(input: &Input) -> Option<Edit> {
+    if !input.exists(&ypath!["jobs"]) {
+        return None;
+    }
+    let line = input.key_line(&ypath!["jobs"]);
+    let offset: usize = input
+        .src()
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    // Keep the file's line endings.
+    let nl = if input.src().contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    Some(Edit {
+        start: offset,
+        end: offset,
+        text: format!("permissions:{nl}  contents: read{nl}{nl}"),
+    })
+}
+
+fn apply_edits(src: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|e| std::cmp::Reverse((e.start, e.end)));
+    let mut out = src.to_string();
+    let mut last_start = usize::MAX;
+    for e in edits {
+        // Overlapping edits cannot happen by construction; skip defensively.
+        if e.end > last_start || e.start > out.len() || e.end > out.len() {
+            continue;
+        }
+        out.replace_range(e.start..e.end, &e.text);
+        last_start = e.start;
+    }
+    out
+}
