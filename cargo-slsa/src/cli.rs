@@ -111,6 +111,14 @@ pub enum Command {
     /// (resolved through the GitHub API, with a `# tag` comment) and adds a top-level
     /// `permissions: contents: read` where none is set, changing nothing else.
     Harden(HardenArgs),
+
+    /// The pull-request gate: pin --check, audit and harden in one report and one exit code.
+    ///
+    /// Read-only. Runs each part as its own subcommand would and merges the findings (SARIF
+    /// lists the rules of every part); exit 1 if any finding is at or above the deny level, 2 if
+    /// any part could not run. A vendor/ directory is noted (vendor verification lands with the
+    /// vendor subcommand).
+    Check(CheckArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -223,4 +231,46 @@ pub struct HardenArgs {
         default_value = "https://api.github.com"
     )]
     pub github_api_url: String,
+}
+
+/// The parts of `cargo slsa check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckPart {
+    /// pin --check.
+    Pin,
+    /// vendor --verify (when a vendor directory exists).
+    Vendor,
+    /// audit.
+    Audit,
+    /// harden (read-only).
+    Harden,
+}
+
+/// Flags of `cargo slsa check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Workflow files or directories for the harden part (default: .github/workflows/ and every
+    /// action.yml).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Skip a part (repeatable).
+    #[arg(long, value_enum, value_name = "PART")]
+    pub skip: Vec<CheckPart>,
+
+    /// Advisory database directory for the audit part (as `audit --db`).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Advisory database git URL for the audit part (as `audit --db-url`).
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    pub db_url: Option<String>,
+
+    /// Do not fetch the advisory database (as `audit --no-fetch`).
+    #[arg(long, conflicts_with = "db")]
+    pub no_fetch: bool,
+
+    /// Which findings fail the check: `warnings` or `errors` (default).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Option<DenyLevel>,
 }

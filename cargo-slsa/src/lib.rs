@@ -6,6 +6,7 @@
 //! each other's internals.
 
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod error;
 pub mod fsx;
@@ -112,6 +113,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Pin(args) => pin::run(&ctx, args)?,
         Command::Audit(args) => audit::run(&ctx, args)?,
         Command::Harden(args) => harden::run(&ctx, args)?,
+        Command::Check(args) => check::run(&ctx, args)?,
         Command::Sbom(args) => match sbom::run(&ctx, args)? {
             sbom::Output::Document(bytes) => {
                 out.write_all(&bytes)?;

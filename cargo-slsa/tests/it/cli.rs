@@ -18,6 +18,8 @@ fn help_lists_every_built_subcommand() {
     insta::assert_snapshot!("help_sbom", out.stdout);
     let out = slsa(&env, env.scratch(), &["harden", "--help"]).assert_success();
     insta::assert_snapshot!("help_harden", out.stdout);
+    let out = slsa(&env, env.scratch(), &["check", "--help"]).assert_success();
+    insta::assert_snapshot!("help_check", out.stdout);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! to keep link time down; add new subcommands as modules here.
 
 mod audit;
+mod check;
 mod cli;
 mod harden;
 mod model;

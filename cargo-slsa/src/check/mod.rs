@@ -1,0 +1,93 @@
+//! `cargo slsa check`: the read-only gate for pull requests — `pin --check`, `audit` and
+//! `harden` (and vendor verification once `vendor` lands) in one report with one exit code.
+//!
+//! Each part runs exactly as its own subcommand would (same library entry points, nothing
+//! written); the findings are concatenated — codes are unique across subcommands, so SARIF gets
+//! one rule per code of every part — and the summary keeps each part's own summary under its
+//! name. An input error in any part (exit 2) stops the check: a gate that could not look must
+//! not pass.
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::Ctx;
+use crate::cli::{AuditArgs, CheckArgs, CheckPart, DenyLevel, PinArgs};
+use crate::report::{Report, Severity};
+
+/// Run `cargo slsa check`.
+pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
+    let mut report = Report::new("check", Vec::new());
+    report.deny = match args.deny {
+        Some(DenyLevel::Warnings) => Severity::Warning,
+        _ => Severity::Error,
+    };
+    let mut parts = serde_json::Map::new();
+    let runs = |p: CheckPart| !args.skip.contains(&p);
+
+    if runs(CheckPart::Pin) {
+        let part = crate::pin::run(
+            ctx,
+            &PinArgs {
+                check: true,
+                exact: false,
+                toolchain: None,
+            },
+        )?;
+        merge(&mut report, &mut parts, part, false);
+    }
+    if runs(CheckPart::Vendor) {
+        let root = crate::harden::repo_root(ctx);
+        if root.join("vendor").is_dir() {
+            report.notes.push(
+                "vendor: a vendor/ directory exists, but vendor verification is not part of this release yet; it was not checked".into(),
+            );
+        }
+    }
+    if runs(CheckPart::Audit) {
+        let part = crate::audit::run(
+            ctx,
+            &AuditArgs {
+                db: args.db.clone(),
+                db_url: args.db_url.clone(),
+                no_fetch: args.no_fetch,
+                deny: args.deny,
+            },
+        )?;
+        // `deny = "warnings"` in the audit config makes audit warnings fail the check too.
+        let promote = part.deny == Severity::Warning;
+        merge(&mut report, &mut parts, part, promote);
+    }
+    if runs(CheckPart::Harden) {
+        let (part, _) = crate::harden::audit(ctx, &args.paths)?;
+        merge(&mut report, &mut parts, part, false);
+    }
+    report.sort();
+    report.summary.insert("parts".into(), Value::Object(parts));
+    Ok(report)
+}
+
+fn merge(
+    into: &mut Report,
+    parts: &mut serde_json::Map<String, Value>,
+    part: Report,
+    promote_warnings: bool,
+) {
+    let failed = part.failed();
+    let mut summary = part.summary.clone();
+    summary.insert("findings".into(), json!(part.findings.len()));
+    summary.insert("failed".into(), json!(failed));
+    parts.insert(part.command.to_string(), Value::Object(summary));
+    into.rules.extend(part.rules);
+    for mut f in part.findings {
+        if promote_warnings && f.severity == Severity::Warning {
+            f.severity = Severity::Error;
+        }
+        into.findings.push(f);
+    }
+    into.notes.extend(
+        part.notes
+            .into_iter()
+            .map(|n| format!("{}: {n}", part.command)),
+    );
+    into.changes.extend(part.changes);
+}

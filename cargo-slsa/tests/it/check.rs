@@ -1,0 +1,144 @@
+//! `cargo slsa check`: one report and one exit code over pin, audit and harden; SARIF rules of
+//! every part; skipping parts; a part that cannot run fails the gate with exit 2.
+
+use slsa_tests::{Advisory, AdvisoryDb, CrateBuilder, Env, Project, basic_manifest, run};
+
+use crate::{codes, json, slsa, tree};
+
+fn fixture() -> (Env, Project, AdvisoryDb) {
+    let env = Env::new();
+    env.registry().publish(CrateBuilder::new("vulny", "1.0.0"));
+    let project = Project::new()
+        .file("Cargo.toml", basic_manifest("app", &[("vulny", "1")]))
+        .file("src/lib.rs", "")
+        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n")
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(
+            ".github/workflows/ci.yml",
+            "name: ci\non: pull_request\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n      - run: cargo test --locked\n",
+        )
+        .build();
+    for step in ["generate-lockfile", "fetch"] {
+        let mut c = env.cargo(project.path());
+        c.arg(step);
+        run(c).assert_success();
+    }
+    let db = AdvisoryDb::new(&[Advisory::new("RUSTSEC-2024-9001", "vulny").patched(">= 2.0.0")]);
+    (env, project, db)
+}
+
+#[test]
+fn one_report_over_every_part() {
+    let (env, project, db) = fixture();
+    let dbp = db.path().to_str().expect("utf-8");
+    let before = tree(project.path());
+    let out = slsa(
+        &env,
+        project.path(),
+        &["check", "--db", dbp, "--offline", "--format", "json"],
+    )
+    .assert_code(1);
+    assert_eq!(tree(project.path()), before, "check writes nothing");
+    let report = json(&out);
+    assert_eq!(report["command"], "check");
+    // harden: the unpinned checkout; audit: the vulnerability; pin: nothing (all pinned).
+    assert_eq!(codes(&report), ["unpinned-uses", "vulnerability"]);
+    let parts = &report["summary"]["parts"];
+    assert_eq!(parts["pin"]["failed"], false);
+    assert_eq!(parts["audit"]["failed"], true);
+    assert_eq!(parts["harden"]["findings"], 1);
+
+    // SARIF carries the rules of every part.
+    let sarif = json(
+        &slsa(
+            &env,
+            project.path(),
+            &["check", "--db", dbp, "--offline", "--format", "sarif"],
+        )
+        .assert_code(1),
+    );
+    let rules: Vec<&str> = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    for code in [
+        "lockfile-missing",
+        "vulnerability",
+        "unpinned-uses",
+        "cargo-unlocked",
+    ] {
+        assert!(rules.contains(&code), "{code} missing from {rules:?}");
+    }
+    assert_eq!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn parts_can_be_skipped_and_a_part_that_cannot_run_fails_the_gate() {
+    let (env, project, db) = fixture();
+    let dbp = db.path().to_str().expect("utf-8");
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &[
+                "check",
+                "--db",
+                dbp,
+                "--offline",
+                "--skip",
+                "audit",
+                "--format",
+                "json",
+            ],
+        )
+        .assert_code(1),
+    );
+    assert_eq!(codes(&report), ["unpinned-uses"]);
+    slsa(
+        &env,
+        project.path(),
+        &["check", "--offline", "--skip", "audit", "--skip", "harden"],
+    )
+    .assert_code(0);
+    // No database and no way to fetch one: exit 2, not a pass.
+    let out = slsa(&env, project.path(), &["check", "--no-fetch", "--offline"]).assert_code(2);
+    assert!(out.stderr.contains("advisory-db"), "{}", out.stderr);
+}
+
+#[test]
+fn warnings_fail_with_deny_warnings() {
+    let (env, project, _) = fixture();
+    let db = AdvisoryDb::new(&[
+        Advisory::new("RUSTSEC-2024-9002", "vulny").informational("unmaintained")
+    ]);
+    let dbp = db.path().to_str().expect("utf-8");
+    slsa(
+        &env,
+        project.path(),
+        &["check", "--db", dbp, "--offline", "--skip", "harden"],
+    )
+    .assert_code(0);
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "check",
+            "--db",
+            dbp,
+            "--offline",
+            "--skip",
+            "harden",
+            "--deny",
+            "warnings",
+        ],
+    )
+    .assert_code(1);
+}
