@@ -67,7 +67,13 @@ impl Ctx {
     pub fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir()
             .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
-        Ok(Ctx {
+        Ok(Self::in_dir(cli, cwd))
+    }
+
+    /// The context for running in `cwd` (embedders that must not change the process's
+    /// working directory).
+    pub fn in_dir(cli: &Cli, cwd: std::path::PathBuf) -> Self {
+        Ctx {
             manifest_path: cli.global.manifest_path.clone(),
             offline: cli.global.offline,
             quiet: cli.global.quiet,
@@ -75,7 +81,7 @@ impl Ctx {
             format: cli.global.format,
             color_enabled: color_enabled(cli.global.color),
             cwd,
-        })
+        }
     }
 
     /// A progress reporter honouring `-q` and the output format.
@@ -104,24 +110,40 @@ fn color_enabled(when: cli::ColorWhen) -> bool {
     }
 }
 
+/// What a command produced: a report, or a document for stdout (`sbom` without `--output`).
+pub enum Produced {
+    /// Findings, changes and summary.
+    Report(Report),
+    /// Bytes to print as they are.
+    Document(Vec<u8>),
+}
+
+/// Run a command and return what it produced, without rendering it.
+pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
+    Ok(Produced::Report(match command {
+        Command::Pin(args) => pin::run(ctx, args)?,
+        Command::Audit(args) => audit::run(ctx, args)?,
+        Command::Harden(args) => harden::run(ctx, args)?,
+        Command::Check(args) => check::run(ctx, args)?,
+        Command::Sbom(args) => match sbom::run(ctx, args)? {
+            sbom::Output::Document(bytes) => return Ok(Produced::Document(bytes)),
+            sbom::Output::Written(report) => report,
+        },
+    }))
+}
+
 /// Run a parsed command line: dispatch, render the report to `out`, return the exit outcome.
 ///
 /// Errors are usage or input errors (exit 2); they are returned before anything is written.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let ctx = Ctx::from_cli(&cli)?;
-    let report: Report = match &cli.command {
-        Command::Pin(args) => pin::run(&ctx, args)?,
-        Command::Audit(args) => audit::run(&ctx, args)?,
-        Command::Harden(args) => harden::run(&ctx, args)?,
-        Command::Check(args) => check::run(&ctx, args)?,
-        Command::Sbom(args) => match sbom::run(&ctx, args)? {
-            sbom::Output::Document(bytes) => {
-                out.write_all(&bytes)?;
-                out.flush()?;
-                return Ok(Exit::Success);
-            }
-            sbom::Output::Written(report) => report,
-        },
+    let report = match produce(&ctx, &cli.command)? {
+        Produced::Report(r) => r,
+        Produced::Document(bytes) => {
+            out.write_all(&bytes)?;
+            out.flush()?;
+            return Ok(Exit::Success);
+        }
     };
     report::render(&report, &ctx, out)?;
     Ok(if report.failed() {

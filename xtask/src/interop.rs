@@ -4,6 +4,8 @@
 //!   cyclonedx-python-lib's strict validator (the CycloneDX project's own library, which ships
 //!   the schemas).
 //! - SPDX 2.3 SBOMs: parsed and validated by spdx-tools (the SPDX project's reference library).
+//! - This repository's workflows, the action and the example workflows: zizmor finds nothing of
+//!   medium severity or above.
 //!
 //! The validators are installed once into `target/interop/venv` from PyPI at pinned versions.
 //! When Python or the package index is unavailable, interop says so and is skipped (exit 0)
@@ -19,6 +21,7 @@ use crate::{cargo, root, run_step};
 const PACKAGES: &[&str] = &[
     "cyclonedx-python-lib[json-validation]==11.12.0",
     "spdx-tools==0.8.5",
+    "zizmor==1.32.0",
 ];
 
 const VALIDATE: &str = r#"
@@ -123,6 +126,22 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     run_step(
         "validate SBOMs (cyclonedx-python-lib, spdx-tools)",
         Command::new(&python).arg(&script).args(&validate_args),
+    )?;
+
+    let mut workflows = vec![root().join("action.yml")];
+    for dir in [".github/workflows", "action/workflows"] {
+        if let Ok(entries) = std::fs::read_dir(root().join(dir)) {
+            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            files.sort();
+            workflows.extend(files);
+        }
+    }
+    let zizmor = python.with_file_name("zizmor");
+    run_step(
+        "zizmor on our workflows and action (medium severity and above)",
+        Command::new(zizmor)
+            .args(["--offline", "--min-severity", "medium", "--no-progress"])
+            .args(&workflows),
     )
 }
 

@@ -231,6 +231,25 @@ pub fn render(report: &Report, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result
     Ok(())
 }
 
+/// Render `report` in `format` to a string, paths shown relative to `cwd`, without side effects
+/// (GitHub format: the annotations only). For embedders such as the GitHub Action.
+pub fn render_to_string(report: &Report, format: Format, cwd: &Path) -> anyhow::Result<String> {
+    let paths = PathStyle { cwd };
+    let mut out = Vec::new();
+    match format {
+        Format::Human => human::render(report, &paths, false, false, &mut out)?,
+        Format::Json => json::render(report, &paths, &mut out)?,
+        Format::Sarif => sarif::render(report, &paths, &mut out)?,
+        Format::Github => out.extend_from_slice(github::annotations(report, &paths).as_bytes()),
+    }
+    Ok(String::from_utf8(out)?)
+}
+
+/// The GitHub job-summary markdown of `report`, paths relative to `cwd`.
+pub fn summary_markdown(report: &Report, cwd: &Path) -> String {
+    github::summary_markdown(report, &PathStyle { cwd })
+}
+
 /// How file paths are shown: relative to the working directory when below it, else absolute;
 /// always with `/` so SARIF and GitHub get portable paths.
 pub(crate) struct PathStyle<'a> {

@@ -1,0 +1,190 @@
+//! The action on a simulated runner: `INPUT_*` variables, and temporary files standing in for
+//! `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use slsa_tests::Project;
+
+use super::*;
+
+fn workflow(uses: usize) -> String {
+    let mut s = String::from(
+        "name: ci\non: pull_request\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n",
+    );
+    for i in 0..uses {
+        s.push_str(&format!("      - uses: someone/action{i}@v1\n"));
+    }
+    s
+}
+
+fn repo(uses: usize) -> Project {
+    Project::new()
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(".github/workflows/ci.yml", workflow(uses))
+        .build()
+}
+
+struct Runner {
+    env: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+    output: std::path::PathBuf,
+    summary: std::path::PathBuf,
+}
+
+fn runner(inputs: &[(&str, &str)]) -> Runner {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("github_output");
+    let summary = dir.path().join("step_summary");
+    let mut env: HashMap<String, String> = inputs
+        .iter()
+        .map(|(k, v)| (format!("INPUT_{k}"), v.to_string()))
+        .collect();
+    env.insert("GITHUB_OUTPUT".into(), output.display().to_string());
+    env.insert("GITHUB_STEP_SUMMARY".into(), summary.display().to_string());
+    Runner {
+        env,
+        _dir: dir,
+        output,
+        summary,
+    }
+}
+
+fn run_in(r: &Runner, cwd: &Path) -> (i32, String) {
+    let mut out = Vec::new();
+    let code = run(&r.env, cwd, &mut out);
+    (code, String::from_utf8(out).expect("utf-8 output"))
+}
+
+#[test]
+fn harden_on_a_simulated_runner_writes_outputs_summary_annotations_and_sarif() {
+    let project = repo(2);
+    let r = runner(&[
+        ("COMMAND", "harden"),
+        ("SARIF_FILE", "reports/harden.sarif"),
+    ]);
+    let (code, stdout) = run_in(&r, project.path());
+    assert_eq!(code, 1, "{stdout}");
+    let annotations: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(annotations.len(), 2, "{stdout}");
+    assert!(
+        annotations[0].contains("file=.github/workflows/ci.yml,line=9"),
+        "{stdout}"
+    );
+
+    let sarif_path = project.join("reports/harden.sarif");
+    let outputs = std::fs::read_to_string(&r.output).expect("GITHUB_OUTPUT written");
+    assert_eq!(
+        outputs,
+        format!(
+            "findings=2\nsarif-file={}\nattestations=\n",
+            sarif_path.display()
+        )
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif_path).expect("sarif")).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .len(),
+        2
+    );
+    let summary = std::fs::read_to_string(&r.summary).expect("summary");
+    assert!(summary.contains("unpinned-uses"), "{summary}");
+    assert!(summary.contains('|'), "a markdown table: {summary}");
+}
+
+#[test]
+fn fail_on_decides_the_exit_code() {
+    let project = repo(1);
+    let (code, _) = run_in(
+        &runner(&[("COMMAND", "harden"), ("FAIL_ON", "never")]),
+        project.path(),
+    );
+    assert_eq!(code, 0);
+    let (code, _) = run_in(
+        &runner(&[("COMMAND", "harden"), ("FAIL_ON", "error")]),
+        project.path(),
+    );
+    assert_eq!(code, 1);
+    // A clean workflow passes even at `warning`.
+    let clean = Project::new()
+        .file(".git/HEAD", "x")
+        .file(
+            ".github/workflows/ci.yml",
+            workflow(0).replace("    steps:\n", "    steps:\n      - run: echo ok\n"),
+        )
+        .build();
+    let (code, out) = run_in(
+        &runner(&[("COMMAND", "harden"), ("FAIL_ON", "warning")]),
+        clean.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn annotations_are_capped_and_the_rest_is_in_sarif() {
+    let project = repo(MAX_ANNOTATIONS + 7);
+    let r = runner(&[("COMMAND", "harden")]);
+    let (code, stdout) = run_in(&r, project.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("::error ")).count(),
+        MAX_ANNOTATIONS
+    );
+    assert!(
+        stdout.contains("::notice::7 more findings are not annotated"),
+        "{stdout}"
+    );
+    let sarif: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("cargo-slsa.sarif")).expect("default sarif path"),
+    )
+    .expect("json");
+    assert_eq!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .len(),
+        MAX_ANNOTATIONS + 7
+    );
+    assert!(
+        std::fs::read_to_string(&r.output)
+            .expect("outputs")
+            .contains(&format!("findings={}", MAX_ANNOTATIONS + 7))
+    );
+}
+
+#[test]
+fn bad_inputs_exit_2_with_an_error_annotation_and_no_outputs() {
+    let project = repo(1);
+    for (inputs, needle) in [
+        (vec![("FAIL_ON", "sometimes")], "fail-on"),
+        (vec![("ARGS", "--format json")], "--format"),
+        (vec![("COMMAND", "frobnicate")], "frobnicate"),
+        (vec![("ARGS", "'unterminated")], "quote"),
+        (vec![("WORKING_DIRECTORY", "nope")], "working-directory"),
+    ] {
+        let r = runner(&inputs);
+        let (code, stdout) = run_in(&r, project.path());
+        assert_eq!(code, 2, "{inputs:?}: {stdout}");
+        assert!(stdout.starts_with("::error title=cargo slsa::"), "{stdout}");
+        assert!(stdout.contains(needle), "{needle}: {stdout}");
+        assert!(!r.output.exists(), "no outputs on bad input");
+    }
+}
+
+#[test]
+fn args_split_like_a_shell_without_expansion() {
+    assert_eq!(
+        split_args(r#"--db "/a b" --skip audit 'x y' a\ b $HOME"#).expect("split"),
+        ["--db", "/a b", "--skip", "audit", "x y", "a b", "$HOME"]
+    );
+    assert_eq!(split_args("  ").expect("split"), Vec::<String>::new());
+    assert_eq!(split_args("''").expect("split"), [""]);
+    assert!(split_args("\"open").is_err());
+}
