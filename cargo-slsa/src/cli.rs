@@ -150,9 +150,9 @@ pub enum DenyLevel {
     Errors,
 }
 
-/// Flags of `cargo slsa audit`.
-#[derive(Debug, Args)]
-pub struct AuditArgs {
+/// Where the advisory database comes from (`audit`, and the audit part of `check`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DbArgs {
     /// Use the advisory database in this directory (a checkout of RustSec/advisory-db, or any
     /// directory with its `crates/` layout) as is; nothing is fetched.
     #[arg(long, value_name = "PATH")]
@@ -166,6 +166,14 @@ pub struct AuditArgs {
     /// Do not fetch: use the copy in $CARGO_HOME/advisory-db as it is.
     #[arg(long, conflicts_with = "db")]
     pub no_fetch: bool,
+}
+
+/// Flags of `cargo slsa audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The advisory database.
+    #[command(flatten)]
+    pub source: DbArgs,
 
     /// Which findings fail the run: `warnings` makes unmaintained, unsound, yanked and expired
     /// ignores fail it too; `errors` (the default) only vulnerabilities. Config: `deny = "…"`.
@@ -258,17 +266,9 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "PART")]
     pub skip: Vec<CheckPart>,
 
-    /// Advisory database directory for the audit part (as `audit --db`).
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-
-    /// Advisory database git URL for the audit part (as `audit --db-url`).
-    #[arg(long, value_name = "URL", conflicts_with = "db")]
-    pub db_url: Option<String>,
-
-    /// Do not fetch the advisory database (as `audit --no-fetch`).
-    #[arg(long, conflicts_with = "db")]
-    pub no_fetch: bool,
+    /// The advisory database for the audit part (as for `audit`).
+    #[command(flatten)]
+    pub source: DbArgs,
 
     /// Which findings fail the check: `warnings` or `errors` (default).
     #[arg(long, value_enum, value_name = "LEVEL")]

@@ -5,17 +5,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tiny_http::{Header, Response, Server};
+use tiny_http::{Header, Request, Response};
 
-const POLL: Duration = Duration::from_millis(20);
-const HARD_DEADLINE: Duration = Duration::from_secs(300);
-const MAX_REQUESTS: u64 = 10_000;
+use crate::server::Loopback;
 
 /// The token tests put in `GITHUB_TOKEN`.
 pub const TOKEN: &str = "ghs_faketoken0123456789abcdefghijklmnopqrst";
@@ -40,32 +35,22 @@ struct State {
 pub struct FakeGitHub {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: Loopback,
 }
 
 impl FakeGitHub {
     pub fn start() -> FakeGitHub {
-        let server = Server::http("127.0.0.1:0").expect("bind a loopback port for the fake GitHub");
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .expect("tiny_http listens on TCP");
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
+        let server = {
             let state = Arc::clone(&state);
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name(format!("slsa-tests-github-{}", addr.port()))
-                .spawn(move || serve(&server, &state, &stop))
-                .expect("spawn the fake GitHub thread")
+            Loopback::start("slsa-tests-github", move |request, _| {
+                respond(request, &state)
+            })
         };
         FakeGitHub {
-            addr,
+            addr: server.addr(),
             state,
-            stop,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -132,64 +117,43 @@ impl FakeGitHub {
     }
 }
 
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+fn respond(mut request: Request, state: &Mutex<State>) {
+    let method = request.method().as_str().to_owned();
+    let path = request.url().split('?').next().unwrap_or("").to_owned();
+    let auth = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_owned())
+        .unwrap_or_default();
+    let authorized = auth == format!("Bearer {TOKEN}") || auth == format!("token {TOKEN}");
+    let mut body = String::new();
+    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+    let (status, answer) = {
+        let mut st = state.lock().expect("fake GitHub state");
+        st.log.push(ApiRequest {
+            method: method.clone(),
+            path: path.clone(),
+            authorized,
+            body,
+        });
+        if !authorized {
+            (
+                401,
+                json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
+            )
+        } else {
+            st.routes.get(&(method, path)).cloned().unwrap_or((
+                404,
+                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+            ))
         }
-    }
-}
-
-fn serve(server: &Server, state: &Mutex<State>, stop: &AtomicBool) {
-    let deadline = Instant::now() + HARD_DEADLINE;
-    let mut handled = 0u64;
-    while !stop.load(Ordering::Acquire) && Instant::now() < deadline && handled < MAX_REQUESTS {
-        match server.recv_timeout(POLL) {
-            Ok(Some(mut request)) => {
-                handled += 1;
-                let method = request.method().as_str().to_owned();
-                let path = request.url().split('?').next().unwrap_or("").to_owned();
-                let auth = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Authorization"))
-                    .map(|h| h.value.as_str().to_owned())
-                    .unwrap_or_default();
-                let authorized =
-                    auth == format!("Bearer {TOKEN}") || auth == format!("token {TOKEN}");
-                let mut body = String::new();
-                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-                let answer = {
-                    let mut st = state.lock().expect("fake GitHub state");
-                    st.log.push(ApiRequest {
-                        method: method.clone(),
-                        path: path.clone(),
-                        authorized,
-                        body,
-                    });
-                    if !authorized {
-                        (
-                            401,
-                            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
-                        )
-                    } else {
-                        st.routes.get(&(method, path)).cloned().unwrap_or((
-                            404,
-                            json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
-                        ))
-                    }
-                };
-                let header = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
-                    .expect("static header");
-                let _ = request.respond(
-                    Response::from_string(answer.1.to_string())
-                        .with_status_code(answer.0)
-                        .with_header(header),
-                );
-            }
-            Ok(None) => {}
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
+    };
+    let header =
+        Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("static header");
+    let _ = request.respond(
+        Response::from_string(answer.to_string())
+            .with_status_code(status)
+            .with_header(header),
+    );
 }

@@ -14,6 +14,7 @@ pub mod krate;
 pub mod lockfile;
 pub mod project;
 pub mod registry;
+mod server;
 
 pub use advisory::{Advisory, AdvisoryDb};
 pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};

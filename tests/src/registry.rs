@@ -10,23 +10,17 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tiny_http::{Header, Request, Response, Server};
+use tiny_http::{Header, Request, Response};
 
 use crate::krate::CrateBuilder;
+use crate::server::Loopback;
 
-/// Past this the server thread exits even if the `Registry` is leaked.
-pub const HARD_DEADLINE: Duration = Duration::from_secs(600);
-/// Past this many requests the server thread exits: a runaway client loop
-/// should fail the test, not spin until the deadline.
-pub const MAX_REQUESTS: u64 = 100_000;
-const POLL: Duration = Duration::from_millis(100);
+pub use crate::server::{HARD_DEADLINE, MAX_REQUESTS};
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `publish` stored: `cksum` is the hex sha256 of `bytes`, the same
@@ -64,32 +58,22 @@ struct Version {
 pub struct Registry {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: Loopback,
 }
 
 impl Registry {
     pub fn start() -> Registry {
-        let server = Server::http("127.0.0.1:0").expect("bind a loopback port for the registry");
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .expect("tiny_http listens on TCP");
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
+        let server = {
             let state = Arc::clone(&state);
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name(format!("slsa-tests-registry-{}", addr.port()))
-                .spawn(move || serve(&server, addr, &state, &stop))
-                .expect("spawn the registry thread")
+            Loopback::start("slsa-tests-registry", move |request, addr| {
+                respond(request, addr, &state)
+            })
         };
         Registry {
-            addr,
+            addr: server.addr(),
             state,
-            stop,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -208,17 +192,6 @@ impl Registry {
     }
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            // A panic in the server thread already failed whichever request
-            // hit it; re-raising it inside Drop would abort the test binary.
-            let _ = thread.join();
-        }
-    }
-}
-
 fn packed(krate: &CrateBuilder) -> Published {
     let bytes = krate.build();
     Published {
@@ -259,23 +232,6 @@ fn index_body(state: &State, lowercase_name: &str) -> Option<String> {
         body.push('\n');
     }
     Some(body)
-}
-
-fn serve(server: &Server, addr: SocketAddr, state: &Mutex<State>, stop: &AtomicBool) {
-    let deadline = Instant::now() + HARD_DEADLINE;
-    let mut handled: u64 = 0;
-    while !stop.load(Ordering::Acquire) && Instant::now() < deadline && handled < MAX_REQUESTS {
-        match server.recv_timeout(POLL) {
-            Ok(Some(request)) => {
-                handled += 1;
-                respond(request, addr, state);
-            }
-            Ok(None) => {}
-            // Accept errors are per-connection; back off so a persistent one
-            // cannot spin, and let the deadline bound the loop.
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
 }
 
 fn respond(request: Request, addr: SocketAddr, state: &Mutex<State>) {

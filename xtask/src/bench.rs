@@ -73,32 +73,39 @@ fn bench_dir() -> PathBuf {
 
 /// The generated service workspace, with its lock resolved and every crate fetched once.
 fn service_workspace() -> Result<PathBuf> {
-    let dir = bench_dir().join("service");
-    std::fs::create_dir_all(dir.join("src"))?;
-    let manifest = dir.join("Cargo.toml");
-    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(SERVICE_MANIFEST) {
-        std::fs::write(&manifest, SERVICE_MANIFEST)?;
-        let _ = std::fs::remove_file(dir.join("Cargo.lock"));
-    }
-    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n")?;
+    let dir = generated_workspace("service", SERVICE_MANIFEST)?;
     std::fs::write(
         dir.join("rust-toolchain.toml"),
         "[toolchain]\nchannel = \"1.95.0\"\n",
     )?;
+    run_step(
+        "fetch the bench workspace's crates (network, once)",
+        cargo()
+            .args(["fetch", "--locked", "--manifest-path"])
+            .arg(dir.join("Cargo.toml")),
+    )?;
+    Ok(dir)
+}
+
+/// `target/bench/<name>` with `manifest` and a lockfile generated once (regenerated when the
+/// manifest text changes).
+fn generated_workspace(name: &str, manifest_text: &str) -> Result<PathBuf> {
+    let dir = bench_dir().join(name);
+    std::fs::create_dir_all(dir.join("src"))?;
+    let manifest = dir.join("Cargo.toml");
+    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(manifest_text) {
+        std::fs::write(&manifest, manifest_text)?;
+        let _ = std::fs::remove_file(dir.join("Cargo.lock"));
+    }
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n")?;
     if !dir.join("Cargo.lock").is_file() {
         run_step(
-            "generate the bench workspace's lockfile (network, once)",
+            &format!("generate the {name} workspace's lockfile (network, once)"),
             cargo()
                 .args(["generate-lockfile", "--manifest-path"])
                 .arg(&manifest),
         )?;
     }
-    run_step(
-        "fetch the bench workspace's crates (network, once)",
-        cargo()
-            .args(["fetch", "--locked", "--manifest-path"])
-            .arg(&manifest),
-    )?;
     Ok(dir)
 }
 
@@ -310,23 +317,7 @@ regex = "=1.5.4"
 "#;
 
 fn vulnerable_workspace() -> Result<PathBuf> {
-    let dir = bench_dir().join("vulnerable");
-    std::fs::create_dir_all(dir.join("src"))?;
-    let manifest = dir.join("Cargo.toml");
-    if std::fs::read_to_string(&manifest).ok().as_deref() != Some(VULNERABLE_MANIFEST) {
-        std::fs::write(&manifest, VULNERABLE_MANIFEST)?;
-        let _ = std::fs::remove_file(dir.join("Cargo.lock"));
-    }
-    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n")?;
-    if !dir.join("Cargo.lock").is_file() {
-        run_step(
-            "generate the vulnerable workspace's lockfile (network, once)",
-            cargo()
-                .args(["generate-lockfile", "--manifest-path"])
-                .arg(&manifest),
-        )?;
-    }
-    Ok(dir)
+    generated_workspace("vulnerable", VULNERABLE_MANIFEST)
 }
 
 /// Advisory ids by kind from cargo-audit's JSON: vulnerabilities, then each warning kind.

@@ -34,7 +34,7 @@ pub struct Db {
 /// Find the database: `--db` as is; otherwise `$CARGO_HOME/advisory-db`, fetched first unless
 /// `--no-fetch` or `--offline`.
 pub fn locate(args: &AuditArgs, offline: bool, progress: &Progress) -> Result<Db> {
-    if let Some(path) = &args.db {
+    if let Some(path) = &args.source.db {
         check_layout(path)?;
         return Ok(Db {
             path: path.clone(),
@@ -43,7 +43,7 @@ pub fn locate(args: &AuditArgs, offline: bool, progress: &Progress) -> Result<Db
         });
     }
     let path = Repository::default_path();
-    if args.no_fetch || offline {
+    if args.source.no_fetch || offline {
         if !path.join("crates").is_dir() {
             let why = if offline { "--offline" } else { "--no-fetch" };
             return Err(InputError::at(
@@ -63,7 +63,7 @@ pub fn locate(args: &AuditArgs, offline: bool, progress: &Progress) -> Result<Db
             fetched: false,
         });
     }
-    let url = args.db_url.as_deref().unwrap_or(DEFAULT_URL);
+    let url = args.source.db_url.as_deref().unwrap_or(DEFAULT_URL);
     let spinner = progress.spinner(format!("fetching the advisory database from {url}"));
     let repo = Repository::fetch(url, &path, true, LOCK_TIMEOUT).with_context(|| {
         format!(

@@ -47,9 +47,7 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
         let part = crate::audit::run(
             ctx,
             &AuditArgs {
-                db: args.db.clone(),
-                db_url: args.db_url.clone(),
-                no_fetch: args.no_fetch,
+                source: args.source.clone(),
                 deny: args.deny,
             },
         )?;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use slsa_tests::{Env, FakeGitHub, Project, github::TOKEN, run};
+use slsa_tests::{Env, FakeGitHub, Project, RunOutput, github::TOKEN, run};
 
 use crate::{json, slsa, tree};
 
@@ -63,6 +63,30 @@ fn findings(report: &serde_json::Value) -> BTreeSet<(String, u64)> {
             )
         })
         .collect()
+}
+
+/// `harden --fix --format json` against the fake API, with `token` in GITHUB_TOKEN (if any).
+fn fix(
+    env: &Env,
+    project: &Project,
+    gh: &FakeGitHub,
+    token: Option<&str>,
+    extra: &[&str],
+) -> RunOutput {
+    let mut cmd = env.command(crate::bin(), project.path());
+    cmd.args([
+        "harden",
+        "--fix",
+        "--format",
+        "json",
+        "--github-api-url",
+        &gh.url(),
+    ])
+    .args(extra);
+    if let Some(t) = token {
+        cmd.env("GITHUB_TOKEN", t);
+    }
+    run(cmd)
 }
 
 fn project_with(workflow: &str) -> Project {
@@ -222,21 +246,7 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
     gh.annotated_tag("Swatinem", "rust-cache", "v2", TAG_OBJECT, CACHE_SHA);
     gh.branch("dtolnay", "rust-toolchain", "stable", TOOLCHAIN_SHA);
     let project = project_with(RELEASE);
-    let fix = |extra: &[&str]| {
-        let mut cmd = env.command(crate::bin(), project.path());
-        cmd.args([
-            "harden",
-            "--fix",
-            "--format",
-            "json",
-            "--github-api-url",
-            &gh.url(),
-        ])
-        .args(extra)
-        .env("GITHUB_TOKEN", TOKEN);
-        run(cmd)
-    };
-    let out = fix(&[]);
+    let out = fix(&env, &project, &gh, Some(TOKEN), &[]);
     assert_eq!(out.code, 1, "docker/credential findings remain: {out:?}");
     assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
     let report = json(&out);
@@ -284,7 +294,7 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
 
     // Idempotent: a second run changes nothing.
     let before = tree(project.path());
-    let again = json(&fix(&[]));
+    let again = json(&fix(&env, &project, &gh, Some(TOKEN), &[]));
     assert_eq!(again["changes"], serde_json::json!([]));
     assert_eq!(tree(project.path()), before);
 }
@@ -294,20 +304,7 @@ fn without_a_token_or_offline_detection_still_works_and_nothing_is_asked() {
     let env = Env::new();
     let gh = FakeGitHub::start();
     let project = project_with(RELEASE);
-    let out = slsa(
-        &env,
-        project.path(),
-        &[
-            "harden",
-            "--fix",
-            "--format",
-            "json",
-            "--github-api-url",
-            &gh.url(),
-        ],
-    )
-    .assert_code(1);
-    let report = json(&out);
+    let report = json(&fix(&env, &project, &gh, None, &[]).assert_code(1));
     assert!(
         report["summary"]["messages"]
             .to_string()
@@ -324,18 +321,7 @@ fn without_a_token_or_offline_detection_still_works_and_nothing_is_asked() {
     assert!(findings(&report).contains(&("unpinned-uses".to_string(), 16)));
 
     let project = project_with(RELEASE);
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "harden",
-        "--fix",
-        "--offline",
-        "--format",
-        "json",
-        "--github-api-url",
-        &gh.url(),
-    ])
-    .env("GITHUB_TOKEN", TOKEN);
-    let report = json(&run(cmd).assert_code(1));
+    let report = json(&fix(&env, &project, &gh, Some(TOKEN), &["--offline"]).assert_code(1));
     assert!(
         report["summary"]["messages"]
             .to_string()
@@ -351,17 +337,7 @@ fn api_errors_are_reported_and_leave_the_reference() {
     // Only checkout resolves; rust-cache@v2 and rust-toolchain@stable are unknown (404).
     gh.tag("actions", "checkout", "v4", CHECKOUT_SHA);
     let project = project_with(RELEASE);
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "harden",
-        "--fix",
-        "--format",
-        "json",
-        "--github-api-url",
-        &gh.url(),
-    ])
-    .env("GITHUB_TOKEN", TOKEN);
-    let report = json(&run(cmd).assert_code(1));
+    let report = json(&fix(&env, &project, &gh, Some(TOKEN), &[]).assert_code(1));
     assert_eq!(report["summary"]["pinned"], 1);
     let notes = report["summary"]["messages"].to_string();
     assert!(notes.contains("has no tag or branch `v2`"), "{notes}");
@@ -371,17 +347,7 @@ fn api_errors_are_reported_and_leave_the_reference() {
 
     // A bad token: GitHub's 401 is an error that stops resolving, not a crash.
     let project = project_with(RELEASE);
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "harden",
-        "--fix",
-        "--format",
-        "json",
-        "--github-api-url",
-        &gh.url(),
-    ])
-    .env("GITHUB_TOKEN", "wrong");
-    let out = run(cmd);
+    let out = fix(&env, &project, &gh, Some("wrong"), &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         json(&out)["summary"]["messages"]
