@@ -4,8 +4,9 @@
 //!   cyclonedx-python-lib's strict validator (the CycloneDX project's own library, which ships
 //!   the schemas).
 //! - SPDX 2.3 SBOMs: parsed and validated by spdx-tools (the SPDX project's reference library).
-//! - This repository's workflows, the action and the example workflows: zizmor finds nothing of
-//!   medium severity or above.
+//! - This repository's workflows, the action and the example workflows: valid against the
+//!   SchemaStore schemas for workflows and actions (check-jsonschema's vendored copies), and
+//!   zizmor finds nothing of medium severity or above.
 //!
 //! The validators are installed once into `target/interop/venv` from PyPI at pinned versions.
 //! When Python or the package index is unavailable, interop says so and is skipped (exit 0)
@@ -22,6 +23,7 @@ const PACKAGES: &[&str] = &[
     "cyclonedx-python-lib[json-validation]==11.12.0",
     "spdx-tools==0.8.5",
     "zizmor==1.32.0",
+    "check-jsonschema==0.39.0",
 ];
 
 const VALIDATE: &str = r#"
@@ -138,6 +140,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             workflows.extend(files);
         }
     }
+    let check = python.with_file_name("check-jsonschema");
+    run_step(
+        "our workflows against the GitHub workflow schema (check-jsonschema)",
+        Command::new(&check)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .args(workflows.iter().skip(1)),
+    )?;
+    run_step(
+        "action.yml against the GitHub action schema (check-jsonschema)",
+        Command::new(&check)
+            .args(["--builtin-schema", "vendor.github-actions"])
+            .arg(&workflows[0]),
+    )?;
     let zizmor = python.with_file_name("zizmor");
     run_step(
         "zizmor on our workflows and action (medium severity and above)",
