@@ -103,7 +103,8 @@ pub enum Command {
 
     /// Audit GitHub Actions workflows and composite actions; pin `uses:` and permissions.
     ///
-    /// Checks .github/workflows/ and every action.yml (or the given files and directories) for
+    /// Checks .github/workflows/, action.yml and .github/actions/ (or the given files and
+    /// directories) for
     /// unpinned `uses:`, excessive token permissions, dangerous triggers, template injection,
     /// persisted checkout credentials (artipacked), cache poisoning in publishing workflows,
     /// cargo without --locked, and hard-coded credentials — with zizmor's codes where the audit
@@ -221,8 +222,8 @@ pub struct SbomArgs {
 /// Flags of `cargo slsa harden`.
 #[derive(Debug, Args)]
 pub struct HardenArgs {
-    /// Workflow or action files, or directories to search for *.yml / *.yaml (default:
-    /// .github/workflows/ and every action.yml in the repository).
+    /// Workflow or action files, or directories to search for *.yml / *.yaml (default: the
+    /// workflows in .github/workflows/, action.yml at the root, and .github/actions/).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -257,8 +258,8 @@ pub enum CheckPart {
 /// Flags of `cargo slsa check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Workflow files or directories for the harden part (default: .github/workflows/ and every
-    /// action.yml).
+    /// Workflow files or directories for the harden part (default: .github/workflows/,
+    /// action.yml and .github/actions/).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 

@@ -49,11 +49,16 @@ impl Hit {
         self
     }
 
-    /// As a report finding in `input`.
-    pub fn finding(&self, input: &Input) -> Finding {
-        let snippet = input.line_text(self.line).map(|t| match &self.secret {
-            Some(secret) if !secret.is_empty() => t.replace(secret.as_str(), "********"),
-            _ => t.to_string(),
+    /// As a report finding in `input`; every literal in `secrets` (all the credentials found
+    /// in the file) is masked in the snippet, whichever finding shows the line.
+    pub fn finding(&self, input: &Input, secrets: &[String]) -> Finding {
+        let snippet = input.line_text(self.line).map(|t| {
+            secrets
+                .iter()
+                .filter(|s| !s.is_empty())
+                .fold(t.to_string(), |line, s| {
+                    line.replace(s.as_str(), "********")
+                })
         });
         let mut f = Finding::new(self.code.rule(), self.message.clone())
             .at(&input.path, Some(self.line), snippet.as_deref())
@@ -61,6 +66,11 @@ impl Hit {
         f.severity = self.severity;
         f
     }
+}
+
+/// The literal credentials found in a file, to mask wherever its lines are shown.
+pub fn secrets(hits: &[Hit]) -> Vec<String> {
+    hits.iter().filter_map(|h| h.secret.clone()).collect()
 }
 
 /// Run every audit on one input.
@@ -372,10 +382,23 @@ fn unlocked_cargo(command: &str) -> Option<String> {
         Some(end) => &rest[..end],
         None => rest,
     };
-    let sub = rest
-        .iter()
-        .find(|t| !t.starts_with('+') && !t.starts_with('-'))?;
-    if !RESOLVING.contains(sub) {
+    // The subcommand: the first word that is neither a `+toolchain`, a flag, nor the value of a
+    // global option that takes one (`--color always`, `-C dir`, `-Z flag`, `--config k=v`).
+    let mut sub = None;
+    let mut i = 0;
+    while let Some(t) = rest.get(i) {
+        if matches!(*t, "--color" | "-C" | "-Z" | "--config") {
+            i += 2;
+            continue;
+        }
+        if !t.starts_with('+') && !t.starts_with('-') {
+            sub = Some(*t);
+            break;
+        }
+        i += 1;
+    }
+    let sub = sub?;
+    if !RESOLVING.contains(&sub) {
         return None;
     }
     let locked = rest.iter().any(|t| {
@@ -458,7 +481,8 @@ pub fn credential_kind(key: &str, value: &str) -> Option<&'static str> {
     let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
     let prefixed = |p: &str, len: usize| {
         v.strip_prefix(p)
-            .is_some_and(|rest| rest.len() >= len && alnum(&rest[..len]))
+            .and_then(|rest| rest.get(..len))
+            .is_some_and(alnum)
     };
     if (v.starts_with("AKIA") || v.starts_with("ASIA"))
         && v.len() == 20

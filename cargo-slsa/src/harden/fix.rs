@@ -85,6 +85,12 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
                 let Some((name, reference)) = split_uses(uses) else {
                     continue;
                 };
+                if !valid_ref(reference) {
+                    out.notes.push(format!(
+                        "`{uses}`: `{reference}` is not a tag or branch name"
+                    ));
+                    continue;
+                }
                 let mut parts = name.split('/');
                 let (Some(owner), Some(repo)) = (parts.next(), parts.next()) else {
                     out.notes
@@ -113,6 +119,9 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
     for (i, input) in inputs.iter().enumerate() {
         let mut edits = Vec::new();
         let mut descriptions = Vec::new();
+        let mut expected: Vec<(Vec<super::input::Seg>, String)> = Vec::new();
+        let mut spans = std::collections::BTreeSet::new();
+        let mut pinned_here = 0;
         for (_, hit) in wanted.iter().filter(|(j, _)| *j == i) {
             let Some((route, uses)) = &hit.uses else {
                 continue;
@@ -121,20 +130,30 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
                 out.unresolved += 1;
                 continue;
             };
-            let Some((_, reference)) = split_uses(uses) else {
+            let Some((name, reference)) = split_uses(uses) else {
                 continue;
             };
+            expected.push((route.clone(), format!("{name}@{sha}")));
+            // YAML aliases make two routes share one node: edit it once.
+            let Some(span) = input.span(route) else {
+                continue;
+            };
+            if !spans.insert(span) {
+                continue;
+            }
             if let Some(e) = pin_edit(input, route, uses, reference, sha) {
                 edits.extend(e);
-                out.pinned += 1;
+                pinned_here += 1;
                 descriptions.push(format!("pinned `{uses}` to {sha} (line {})", hit.line));
             }
         }
+        let mut adds_permissions = false;
         if let Kind::Workflow(_) = input.kind
             && !input.exists(&ypath!["permissions"])
             && let Some(e) = permissions_edit(input)
         {
             let hit_line = input.key_line(&ypath!["jobs"]);
+            adds_permissions = true;
             edits.push(e);
             descriptions.push(format!(
                 "added top-level `permissions: contents: read` (line {hit_line}); grant more per job where needed"
@@ -144,6 +163,15 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
             continue;
         }
         let new = apply_edits(input.src(), edits);
+        // Never write what does not read back as intended.
+        if let Err(why) = verify(&new, &expected, adds_permissions) {
+            out.notes.push(format!(
+                "{}: not changed, the fix could not be applied safely ({why})",
+                input.path.display()
+            ));
+            continue;
+        }
+        out.pinned += pinned_here;
         if fsx::write_if_changed(&input.path, new.as_bytes())? {
             for d in descriptions {
                 out.changes.push(Change {
@@ -179,7 +207,10 @@ fn pin_edit(
         .map(|n| end + n)
         .unwrap_or(input.src().len());
     let rest = &input.src()[end..line_end];
-    if rest.trim().is_empty() && !uses.contains('#') {
+    // A trailing comment only after a one-line plain or quoted value (inside a block scalar it
+    // would become part of the value).
+    let single_line = !text.contains('\n') && !text.starts_with(['|', '>']);
+    if single_line && rest.trim().is_empty() && !uses.contains('#') {
         edits.push(Edit {
             start: end,
             end,
@@ -189,12 +220,19 @@ fn pin_edit(
     Some(edits)
 }
 
-/// Insert `permissions: contents: read` before the top-level `jobs:` key.
+/// Insert `permissions: contents: read` before the top-level `jobs:` key, when the workflow is
+/// a block mapping with `jobs:` at column 0 (a flow-style document is left alone).
 fn permissions_edit(input: &Input) -> Option<Edit> {
     if !input.exists(&ypath!["jobs"]) {
         return None;
     }
     let line = input.key_line(&ypath!["jobs"]);
+    if !input
+        .line_text(line)
+        .is_some_and(|t| t.starts_with("jobs:"))
+    {
+        return None;
+    }
     let offset: usize = input
         .src()
         .split_inclusive('\n')
@@ -227,4 +265,38 @@ fn apply_edits(src: &str, mut edits: Vec<Edit>) -> String {
         last_start = e.start;
     }
     out
+}
+
+/// Tag and branch names as `uses:` can name them (no spaces, fragments or `..`).
+fn valid_ref(r: &str) -> bool {
+    !r.is_empty()
+        && !r.contains("..")
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'+'))
+}
+
+/// The edited text still parses, each pinned `uses:` reads back as `name@sha`, and a
+/// permissions block, if added, is there.
+fn verify(
+    new: &str,
+    expected: &[(Vec<super::input::Seg>, String)],
+    adds_permissions: bool,
+) -> std::result::Result<(), String> {
+    let value: yaml_serde::Value = yaml_serde::from_str(new).map_err(|e| e.to_string())?;
+    for (route, want) in expected {
+        let got = super::audits::get(&value, route).and_then(yaml_serde::Value::as_str);
+        if got.map(str::trim) != Some(want.as_str()) {
+            return Err(format!("`uses:` would read {got:?}, not `{want}`"));
+        }
+    }
+    if adds_permissions
+        && value
+            .get("permissions")
+            .and_then(|p| p.get("contents"))
+            .and_then(yaml_serde::Value::as_str)
+            != Some("read")
+    {
+        return Err("the permissions block would not read back".into());
+    }
+    Ok(())
 }

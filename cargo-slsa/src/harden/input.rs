@@ -167,17 +167,22 @@ impl Input {
 }
 
 /// The inputs to audit: the given files and directories (recursively, `*.yml`/`*.yaml` under
-/// a directory), or by default `.github/workflows/` plus every `action.yml`/`action.yaml` in the
-/// repository (skipping `target/`, `vendor/`, `node_modules/` and dot-directories other than
-/// `.github`).
+/// a directory), or by default what GitHub itself runs: the workflows directly in
+/// `.github/workflows/` (GitHub ignores subdirectories), `action.yml`/`action.yaml` at the root
+/// and the actions under `.github/actions/`.
 pub fn collect(root: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if given.is_empty() {
         let wf = root.join(".github").join("workflows");
         if wf.is_dir() {
-            walk(&wf, &mut out, true, 0)?;
+            walk(&wf, &mut out, false, 0)?;
         }
-        walk_actions(root, &mut out, 0)?;
+        for name in ["action.yml", "action.yaml"] {
+            if root.join(name).is_file() {
+                out.push(root.join(name));
+            }
+        }
+        walk_actions(&root.join(".github").join("actions"), &mut out, 0)?;
     } else {
         for p in given {
             if p.is_dir() {
@@ -227,11 +232,7 @@ fn walk_actions(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> 
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            let skip = matches!(name.as_ref(), "target" | "vendor" | "node_modules")
-                || (name.starts_with('.') && name != ".github");
-            if !skip {
-                walk_actions(&path, out, depth + 1)?;
-            }
+            walk_actions(&path, out, depth + 1)?;
         } else if name == "action.yml" || name == "action.yaml" {
             out.push(path);
         }

@@ -77,8 +77,10 @@ pub fn audit(ctx: &Ctx, paths: &[PathBuf]) -> Result<(Report, Vec<Input>)> {
     }
     let mut report = Report::new("harden", HardenCode::rules());
     for i in &inputs {
-        for hit in audits::all(i) {
-            report.findings.push(hit.finding(i));
+        let hits = audits::all(i);
+        let secrets = audits::secrets(&hits);
+        for hit in &hits {
+            report.findings.push(hit.finding(i, &secrets));
         }
     }
     report.sort();

@@ -30,6 +30,16 @@ pub fn excessive_permissions(input: &Input) -> Vec<Hit> {
     let workflow_level = jobs.len() > 1 && !all_jobs_have && !reusable;
     let top = input.value.get("permissions");
     let mut out = Vec::new();
+    // `write-all` at the top is excessive whatever the shape of the workflow (zizmor reports the
+    // single-job case only in its pedantic persona).
+    if !workflow_level && top.and_then(Value::as_str) == Some("write-all") {
+        out.push(Hit::new(
+            HardenCode::ExcessivePermissions,
+            input.key_line(&ypath!["permissions"]),
+            "`permissions: write-all` grants every scope",
+            "grant `contents: read` at the top and only what a job needs, on that job",
+        ));
+    }
     if workflow_level {
         match top {
             None => out.push(Hit::new(

@@ -154,7 +154,7 @@ runs:
       shell: bash
 "#;
     let project = Project::new()
-        .file("tools/setup/action.yml", action)
+        .file(".github/actions/setup/action.yml", action)
         .file(".git/HEAD", "ref: refs/heads/main\n")
         .build();
     let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_code(1));
@@ -170,7 +170,10 @@ runs:
         .map(|(c, l)| (c.to_string(), *l))
         .collect::<BTreeSet<_>>()
     );
-    assert_eq!(report["findings"][0]["file"], "tools/setup/action.yml");
+    assert_eq!(
+        report["findings"][0]["file"],
+        ".github/actions/setup/action.yml"
+    );
 }
 
 #[test]
@@ -406,5 +409,93 @@ fn no_workflows_is_a_note_not_an_error() {
         report["summary"]["messages"]
             .to_string()
             .contains("no workflows found")
+    );
+}
+
+#[test]
+fn only_what_github_runs_is_collected() {
+    let env = Env::new();
+    let project = Project::new()
+        .file(".git/HEAD", "x")
+        .file(".github/workflows/ci.yml", "name: c\non: push\npermissions: {}\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n")
+        // GitHub ignores subdirectories of .github/workflows; data files there are not workflows.
+        .file(".github/workflows/data/matrix.yml", "- a\n- b\n")
+        .file("tests/fixtures/broken/action.yml", "not: [valid\n")
+        .build();
+    let report =
+        json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_success());
+    assert_eq!(report["summary"]["files"], 1);
+}
+
+#[test]
+fn secrets_are_masked_in_every_snippet_and_odd_values_do_not_crash() {
+    let env = Env::new();
+    let token_a = format!("ghp_{}", "A".repeat(36));
+    let token_b = format!("ghp_{}", "B".repeat(36));
+    let wf = format!(
+        "name: s\non: push\npermissions: {{}}\njobs:\n  a:\n    runs-on: x\n    env: {{X_TOKEN: {token_a}, Y_TOKEN: {token_b}}}\n    steps:\n      - {{uses: actions/checkout@v4, with: {{token: {token_a}}}}}\n      - run: echo\n        env:\n          Z_TOKEN: ghp_{}é{}\n",
+        "a".repeat(35),
+        "b".repeat(4)
+    );
+    let project = project_with(&wf);
+    for format in ["human", "json", "sarif", "github"] {
+        let out = slsa(&env, project.path(), &["harden", "--format", format]).assert_code(1);
+        for t in [&token_a, &token_b] {
+            assert!(!out.stdout.contains(t.as_str()), "{format}: {}", out.stdout);
+        }
+    }
+}
+
+#[test]
+fn fix_leaves_what_it_cannot_edit_safely() {
+    let env = Env::new();
+    let gh = FakeGitHub::start();
+    gh.tag("actions", "checkout", "v4", CHECKOUT_SHA);
+    gh.tag("actions", "setup-node", "v4", CACHE_SHA);
+    // A flow-style workflow: no permissions block can be inserted before `jobs:`.
+    let flow = "{name: f, on: push, jobs: {a: {runs-on: x, steps: [{run: echo}]}}}\n";
+    // A block-scalar `uses:` (no trailing comment inside the scalar), an alias to the same node
+    // (edited once), and a ref with a space (not resolved).
+    let block = "name: b\non: push\npermissions: {}\njobs:\n  a:\n    runs-on: x\n    steps:\n      - &co\n        uses: >-\n          actions/setup-node@v4\n      - *co\n      - uses: actions/checkout@v4\n      - uses: aaa/bbb@has space\n";
+    let project = Project::new()
+        .file(".git/HEAD", "x")
+        .file(".github/workflows/flow.yml", flow)
+        .file(".github/workflows/block.yml", block)
+        .build();
+    let report = json(&fix(&env, &project, &gh, Some(TOKEN), &[]).assert_code(1));
+    assert_eq!(
+        project.read(".github/workflows/flow.yml"),
+        flow,
+        "flow style left alone"
+    );
+    let after = project.read(".github/workflows/block.yml");
+    assert!(
+        after.contains(&format!("          actions/setup-node@{CACHE_SHA}\n")),
+        "{after}"
+    );
+    assert!(
+        after.contains(&format!("actions/checkout@{CHECKOUT_SHA} # v4\n")),
+        "{after}"
+    );
+    assert!(after.contains("aaa/bbb@has space"), "{after}");
+    assert_eq!(after.matches(CACHE_SHA).count(), 1, "{after}");
+    assert_eq!(report["summary"]["pinned"], 2, "{report:#}");
+    let notes = report["summary"]["messages"].to_string();
+    assert!(notes.contains("is not a tag or branch name"), "{notes}");
+    assert!(gh.requests().iter().all(|r| !r.path.contains("bbb")));
+}
+
+#[test]
+fn write_all_and_cargo_global_options_are_caught() {
+    let env = Env::new();
+    let wf = "name: w\non: push\npermissions: write-all\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: cargo --color always build\n      - run: cargo -C sub test --locked\n";
+    let project = project_with(wf);
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_code(1));
+    assert_eq!(
+        findings(&report),
+        [("cargo-unlocked", 8), ("excessive-permissions", 3)]
+            .iter()
+            .map(|(c, l)| (c.to_string(), *l))
+            .collect::<BTreeSet<_>>()
     );
 }
