@@ -74,8 +74,11 @@ impl Policy {
     pub fn new(args: &AuditArgs, config: &Config) -> Result<Policy> {
         let section: Section = config.section("audit")?;
         let mut ignores = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for raw in section.ignore {
-            let line = config.line_of(&format!("\"{}\"", raw.id));
+            let nth = seen.entry(raw.id.trim().to_string()).or_insert(0);
+            let line = config.entry_line("audit", raw.id.trim(), *nth);
+            *nth += 1;
             let bad = |msg: String| InputError::at(config.file(), line, None, msg);
             let id = raw.id.trim().to_string();
             if id.is_empty() {

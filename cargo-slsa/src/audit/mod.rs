@@ -90,15 +90,24 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
             let Some(code) = code_of(adv) else { continue };
             let id = adv.id().as_str();
             let aliases: Vec<&str> = adv.metadata.aliases.iter().map(|a| a.as_str()).collect();
-            let matching = policy
+            // Every ignore naming this advisory (by id or alias); any active one suppresses it.
+            let matching: Vec<usize> = policy
                 .ignores
                 .iter()
                 .enumerate()
-                .find(|(_, ig)| ig.id == id || aliases.contains(&ig.id.as_str()));
-            if let Some((i, ig)) = matching
-                && ig.active(today)
-            {
-                used[i] = true;
+                .filter(|(_, ig)| ig.id == id || aliases.contains(&ig.id.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            let active: Vec<usize> = matching
+                .iter()
+                .copied()
+                .filter(|&i| policy.ignores[i].active(today))
+                .collect();
+            if let Some(&first) = active.first() {
+                for &i in &active {
+                    used[i] = true;
+                }
+                let ig = &policy.ignores[first];
                 ignored.push(json!({
                     "id": id, "package": p.name, "version": p.version,
                     "reason": ig.reason, "until": ig.until.map(|d| d.to_string()),

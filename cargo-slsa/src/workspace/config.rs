@@ -59,11 +59,26 @@ impl Config {
         &self.file
     }
 
-    /// 1-based line of the first occurrence of `needle` in the manifest holding the
-    /// configuration (to point a finding at one entry of a deserialized section).
-    pub fn line_of(&self, needle: &str) -> Option<usize> {
-        let offset = self.src.find(needle)?;
-        Some(super::line_col(&self.src, offset).0)
+    /// 1-based line of the `nth` (0-based) entry of `[<prefix>.<command>]` that holds the string
+    /// `value` (in either quote style), searching from the section onwards and skipping comment
+    /// lines — to point a finding at one entry of a deserialized section.
+    pub fn entry_line(&self, command: &str, value: &str, nth: usize) -> Option<usize> {
+        let header = format!("{}.{command}", self.prefix);
+        let from = self.src.find(&header).unwrap_or(0);
+        let quoted = [format!("\"{value}\""), format!("'{value}'")];
+        let mut offset = from;
+        let mut seen = 0;
+        for line in self.src[from..].split_inclusive('\n') {
+            let code = line.trim_start();
+            if !code.starts_with('#') && quoted.iter().any(|q| line.contains(q.as_str())) {
+                if seen == nth {
+                    return Some(super::line_col(&self.src, offset).0);
+                }
+                seen += 1;
+            }
+            offset += line.len();
+        }
+        None
     }
 
     /// Deserialize the section of `command` (`[<prefix>.<command>]`); default when absent.

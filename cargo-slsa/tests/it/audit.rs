@@ -390,3 +390,59 @@ fn bad_input_exits_2_with_a_location_and_writes_nothing() {
     assert!(out.stderr.contains("Cargo.lock"), "{}", out.stderr);
     assert!(!project.exists("Cargo.lock"));
 }
+
+#[test]
+fn an_active_ignore_wins_over_an_expired_one_and_lines_ignore_comments() {
+    let config = "\n# Reviewed: \"RUSTSEC-2024-9001\" is tracked in #42\n[package.metadata.slsa.audit]\nignore = [\n  \
+        { id = 'RUSTSEC-2024-9001', reason = 'old review', until = '2001-01-01' },\n  \
+        { id = 'RUSTSEC-2024-9001', reason = 'renewed review', until = '2999-01-01' },\n]\n";
+    let (env, project) = fixture(config);
+    let db = db();
+    let report = audit(&env, &project, &db, &["--offline"]);
+    assert!(
+        !codes(&report).contains(&"vulnerability".to_string()),
+        "{report:#}"
+    );
+    assert!(
+        !codes(&report).contains(&"ignore-unused".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(report["summary"]["ignored"][0]["reason"], "renewed review");
+    // The expired entry is still said to have expired, at its own line (not the comment's).
+    let expired = finding(&report, "ignore-expired");
+    let manifest = project.read("Cargo.toml");
+    let line = expired["line"].as_u64().expect("line") as usize;
+    assert!(
+        manifest
+            .lines()
+            .nth(line - 1)
+            .expect("line")
+            .contains("old review"),
+        "{line}: {manifest}"
+    );
+
+    // A single-quoted id without a reason is located too.
+    let base = manifest.replace(", reason = 'renewed review'", "");
+    project.write("Cargo.toml", &base);
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "audit",
+            "--db",
+            db.path().to_str().expect("utf-8"),
+            "--offline",
+        ],
+    )
+    .assert_code(2);
+    let want = base
+        .lines()
+        .position(|l| l.contains("'2999-01-01'"))
+        .expect("entry")
+        + 1;
+    assert!(
+        out.stderr.contains(&format!("Cargo.toml:{want}:")),
+        "{}",
+        out.stderr
+    );
+}
