@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs `slsa-action` into "$INSTALL_ROOT/bin" for action.yml.
 #
-# - Already there (restored from the cache for this action ref): nothing to do.
+# - Built from source earlier and restored from the cache for this action ref: nothing to do.
 # - VERSION set: download that release's binary and verify its sha256 against the digest pinned
 #   in action/checksums.txt at the action's ref; any mismatch or missing entry is an error.
 # - Otherwise: build it from this action's own source at its ref with `cargo install --locked`,
@@ -9,8 +9,8 @@
 set -euo pipefail
 
 bin="$INSTALL_ROOT/bin/slsa-action"
-if [ -x "$bin" ]; then
-  echo "slsa-action restored from the cache: $bin"
+if [ -z "${VERSION:-}" ] && [ -x "$bin" ]; then
+  echo "slsa-action (built from this action's source) restored from the cache: $bin"
   exit 0
 fi
 mkdir -p "$INSTALL_ROOT/bin"

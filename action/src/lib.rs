@@ -9,8 +9,10 @@
 //!   shows only a few per step anyway) with a notice pointing at the SARIF file for the rest;
 //! - the SARIF file (every finding), written atomically for `upload-sarif`.
 //!
-//! Exit code: 0, or 1 when a finding is at or above `fail-on` (`error`, `warning`, `never`),
-//! or 2 when the inputs or the command are wrong (with an `::error::` saying why).
+//! Exit code: 0, or 1 when the command failed by its own deny level (`--deny warnings`, or
+//! `deny = "warnings"` in its configuration) or a finding is at or above `fail-on` (`error`,
+//! `warning`; `never` never fails), or 2 when the inputs or the command are wrong (with an
+//! `::error::` saying why). Paths are shown relative to `$GITHUB_WORKSPACE`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -159,6 +161,13 @@ pub fn run(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> i3
 
 fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> Result<i32> {
     let inputs = Inputs::from_env(env, cwd)?;
+    // Paths in annotations and SARIF are relative to the repository root (where GitHub
+    // resolves them), not to `working-directory`.
+    let base = env
+        .get("GITHUB_WORKSPACE")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cwd.to_path_buf());
     let mut argv = vec!["cargo-slsa".to_string(), inputs.command.clone()];
     argv.extend(inputs.args.iter().cloned());
     let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow!("{}", e.to_string().trim()))?;
@@ -176,7 +185,7 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
     // SARIF with every finding.
     let sarif = match &inputs.sarif_file {
         Some(path) => {
-            let text = cargo_slsa::report::render_to_string(&report, Format::Sarif, &ctx.cwd)?;
+            let text = cargo_slsa::report::render_to_string(&report, Format::Sarif, &base)?;
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
@@ -196,9 +205,7 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
     });
     let hidden = shown.findings.len().saturating_sub(MAX_ANNOTATIONS);
     shown.findings.truncate(MAX_ANNOTATIONS);
-    out.write_all(
-        cargo_slsa::report::render_to_string(&shown, Format::Github, &ctx.cwd)?.as_bytes(),
-    )?;
+    out.write_all(cargo_slsa::report::render_to_string(&shown, Format::Github, &base)?.as_bytes())?;
     if hidden > 0 {
         let where_ = sarif
             .as_ref()
@@ -214,14 +221,17 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
     if let Some(summary) = env.get("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         append(
             Path::new(summary),
-            &cargo_slsa::report::summary_markdown(&report, &ctx.cwd),
+            &cargo_slsa::report::summary_markdown(&report, &base),
         )?;
     }
     write_outputs(env, report.findings.len(), sarif.as_deref())?;
 
-    let failed = inputs
-        .fail_on
-        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
+    // One verdict for the step and the summary: the command's own (its deny level, from flags or
+    // configuration) unless `fail-on` says never; `fail-on: warning` also fails on warnings.
+    let failed = match inputs.fail_on {
+        None => false,
+        Some(level) => report.failed() || report.findings.iter().any(|f| f.severity >= level),
+    };
     Ok(i32::from(failed))
 }
 

@@ -188,3 +188,55 @@ fn args_split_like_a_shell_without_expansion() {
     assert_eq!(split_args("''").expect("split"), [""]);
     assert!(split_args("\"open").is_err());
 }
+
+#[test]
+fn the_commands_own_deny_level_fails_the_step_and_paths_are_repository_relative() {
+    // A member crate in a subdirectory, audited with `--deny warnings` on an unmaintained crate.
+    let env = slsa_tests::Env::new();
+    env.registry()
+        .publish(slsa_tests::CrateBuilder::new("oldie", "0.1.0"));
+    let project = Project::new()
+        .file(".git/HEAD", "x")
+        .file(
+            "svc/Cargo.toml",
+            slsa_tests::basic_manifest("svc", &[("oldie", "0.1")]),
+        )
+        .file("svc/src/lib.rs", "")
+        .build();
+    let mut c = env.cargo(&project.join("svc"));
+    c.arg("generate-lockfile");
+    slsa_tests::run(c).assert_success();
+    let db =
+        slsa_tests::AdvisoryDb::new(&[
+            slsa_tests::Advisory::new("RUSTSEC-2024-9002", "oldie").informational("unmaintained")
+        ]);
+    let args = format!("--offline --db {} --deny warnings", db.path().display());
+    let mut r = runner(&[
+        ("COMMAND", "audit"),
+        ("ARGS", &args),
+        ("WORKING_DIRECTORY", "svc"),
+    ]);
+    r.env.insert(
+        "GITHUB_WORKSPACE".into(),
+        project.path().display().to_string(),
+    );
+    let (code, stdout) = run_in(&r, project.path());
+    assert_eq!(
+        code, 1,
+        "deny warnings fails the step even with fail-on: error: {stdout}"
+    );
+    assert!(
+        stdout.contains("::warning file=svc/Cargo.lock,line="),
+        "{stdout}"
+    );
+    let (code, _) = run_in(
+        &runner(&[
+            ("COMMAND", "audit"),
+            ("ARGS", &args),
+            ("WORKING_DIRECTORY", "svc"),
+            ("FAIL_ON", "never"),
+        ]),
+        project.path(),
+    );
+    assert_eq!(code, 0);
+}
