@@ -102,7 +102,19 @@ pub fn run(ctx: &Ctx, args: &SbomArgs) -> Result<Output> {
             insert(&mut doc, &["metadata", "timestamp"], json!(timestamp));
         }
         None => {
-            let name = doc["name"].as_str().unwrap_or("sbom").to_string();
+            // The name goes into a URI: keep it to unreserved characters.
+            let name: String = doc["name"]
+                .as_str()
+                .unwrap_or("sbom")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
             insert(
                 &mut doc,
                 &["documentNamespace"],

@@ -359,7 +359,10 @@ pub fn is_spdx_expression(text: &str) -> bool {
 /// Split `Name <email>` into its parts.
 pub fn split_author(a: &str) -> (String, Option<String>) {
     if let Some((name, rest)) = a.split_once('<')
-        && let Some(email) = rest.strip_suffix('>')
+        && let Some(email) = rest.trim_end().strip_suffix('>')
+        && email.contains('@')
+        && !email.contains(char::is_whitespace)
+        && !email.contains("://")
     {
         let name = name.trim();
         let email = email.trim();
@@ -440,5 +443,9 @@ mod tests {
             ("Jane Doe".into(), Some("jane@example.com".into()))
         );
         assert_eq!(split_author("The Team"), ("The Team".into(), None));
+        assert_eq!(
+            split_author("Proj <https://example.com>"),
+            ("Proj <https://example.com>".into(), None)
+        );
     }
 }

@@ -73,6 +73,9 @@ pub fn reachable_from<'g>(
 
 /// The edge test shared by the reachability queries (and by SBOM's dependency lists, so the
 /// edges it records are exactly the ones followed).
+///
+/// Build-dependencies run on the build machine, not on the target: their `cfg()` is evaluated
+/// for the host, which is unknown here, so they are followed whenever some platform enables them.
 pub struct EdgeFilter {
     spec: PlatformSpec,
     kinds: Kinds,
@@ -95,7 +98,8 @@ impl EdgeFilter {
             req.status().enabled_on(&self.spec) != EnabledTernary::Disabled
         };
         (self.kinds.normal && possible(link.normal()))
-            || (self.kinds.build && possible(link.build()))
+            || (self.kinds.build
+                && link.build().status().enabled_on(&PlatformSpec::Any) != EnabledTernary::Disabled)
             || (self.kinds.dev && link.from().in_workspace() && possible(link.dev()))
     }
 }
