@@ -113,13 +113,22 @@ pub enum Command {
     /// `permissions: contents: read` where none is set, changing nothing else.
     Harden(HardenArgs),
 
-    /// The pull-request gate: pin --check, audit and harden in one report and one exit code.
+    /// The pull-request gate: pin --check, vendor --verify, audit and harden in one report.
     ///
     /// Read-only. Runs each part as its own subcommand would and merges the findings (SARIF
     /// lists the rules of every part); exit 1 if any finding is at or above the deny level, 2 if
-    /// any part could not run. A vendor/ directory is noted (vendor verification lands with the
-    /// vendor subcommand).
+    /// any part could not run. The vendor part runs when the workspace has a vendor/ directory.
     Check(CheckArgs),
+
+    /// Vendor the locked crates into DIR, as `cargo vendor` does, and record them for --verify.
+    ///
+    /// Writes the same tree as `cargo vendor` (directory names, files, modes,
+    /// .cargo-checksum.json) from cargo's cache — registry crates only after their sha256 matches
+    /// Cargo.lock — plus .slsa-vendor.json, a manifest of per-crate tree digests. The new tree
+    /// replaces DIR atomically. Prints the source-replacement configuration for
+    /// .cargo/config.toml. With --verify it changes nothing and reports files modified, added or
+    /// missing, checksums that differ from Cargo.lock, and crates that do not match the lock.
+    Vendor(VendorArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -274,4 +283,20 @@ pub struct CheckArgs {
     /// Which findings fail the check: `warnings` or `errors` (default).
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<DenyLevel>,
+}
+
+/// Flags of `cargo slsa vendor`.
+#[derive(Debug, Args)]
+pub struct VendorArgs {
+    /// The vendor directory (default: `vendor` in the workspace root).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Check DIR against its manifest, its checksum files and Cargo.lock; change nothing.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Always name directories NAME-VERSION (as `cargo vendor --versioned-dirs`).
+    #[arg(long)]
+    pub versioned_dirs: bool,
 }

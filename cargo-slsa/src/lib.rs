@@ -17,6 +17,7 @@ pub mod progress;
 pub mod report;
 pub mod sbom;
 pub mod timefmt;
+pub mod vendor;
 pub mod workspace;
 
 use std::io::Write;
@@ -125,6 +126,12 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         Command::Audit(args) => audit::run(ctx, args)?,
         Command::Harden(args) => harden::run(ctx, args)?,
         Command::Check(args) => check::run(ctx, args)?,
+        Command::Vendor(args) => match vendor::run(ctx, args)? {
+            vendor::Output::Config(text, _) if ctx.format == report::Format::Human => {
+                return Ok(Produced::Document(text));
+            }
+            vendor::Output::Config(_, report) | vendor::Output::Report(report) => report,
+        },
         Command::Sbom(args) => match sbom::run(ctx, args)? {
             sbom::Output::Document(bytes) => return Ok(Produced::Document(bytes)),
             sbom::Output::Written(report) => report,

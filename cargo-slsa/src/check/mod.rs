@@ -1,5 +1,6 @@
-//! `cargo slsa check`: the read-only gate for pull requests — `pin --check`, `audit` and
-//! `harden` (and vendor verification once `vendor` lands) in one report with one exit code.
+//! `cargo slsa check`: the read-only gate for pull requests — `pin --check`, `vendor --verify`
+//! (when the workspace has a `vendor/` directory), `audit` and `harden` in one report with one
+//! exit code.
 //!
 //! Each part runs exactly as its own subcommand would (same library entry points, nothing
 //! written); the findings are concatenated — codes are unique across subcommands, so SARIF gets
@@ -11,7 +12,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::Ctx;
-use crate::cli::{AuditArgs, CheckArgs, CheckPart, DenyLevel, PinArgs};
+use crate::cli::{AuditArgs, CheckArgs, CheckPart, DenyLevel, PinArgs, VendorArgs};
 use crate::report::{Report, Severity};
 
 /// Run `cargo slsa check`.
@@ -36,11 +37,24 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
         merge(&mut report, &mut parts, part, false);
     }
     if runs(CheckPart::Vendor) {
-        let root = crate::harden::repo_root(ctx);
+        // vendor --verify, when the workspace has a vendor directory.
+        let manifest = crate::workspace::Workspace::locate(ctx)?;
+        let root = manifest
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         if root.join("vendor").is_dir() {
-            report.notes.push(
-                "vendor: a vendor/ directory exists, but vendor verification is not part of this release yet; it was not checked".into(),
-            );
+            let part = match crate::vendor::run(
+                ctx,
+                &VendorArgs {
+                    dir: None,
+                    verify: true,
+                    versioned_dirs: false,
+                },
+            )? {
+                crate::vendor::Output::Report(r) | crate::vendor::Output::Config(_, r) => r,
+            };
+            merge(&mut report, &mut parts, part, false);
         }
     }
     if runs(CheckPart::Audit) {

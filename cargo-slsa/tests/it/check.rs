@@ -142,3 +142,35 @@ fn warnings_fail_with_deny_warnings() {
     )
     .assert_code(1);
 }
+
+#[test]
+fn a_vendor_directory_is_verified() {
+    let (env, project, _) = fixture();
+    slsa(&env, project.path(), &["vendor", "--offline"]).assert_success();
+    slsa(
+        &env,
+        project.path(),
+        &["check", "--offline", "--skip", "audit", "--skip", "harden"],
+    )
+    .assert_code(0);
+    project.write("vendor/vulny/src/lib.rs", "// changed\n");
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &[
+                "check",
+                "--offline",
+                "--skip",
+                "audit",
+                "--skip",
+                "harden",
+                "--format",
+                "json",
+            ],
+        )
+        .assert_code(1),
+    );
+    assert_eq!(codes(&report), ["vendor-modified"]);
+    assert_eq!(report["summary"]["parts"]["vendor"]["failed"], true);
+}

@@ -20,6 +20,8 @@ fn help_lists_every_built_subcommand() {
     insta::assert_snapshot!("help_harden", out.stdout);
     let out = slsa(&env, env.scratch(), &["check", "--help"]).assert_success();
     insta::assert_snapshot!("help_check", out.stdout);
+    let out = slsa(&env, env.scratch(), &["vendor", "--help"]).assert_success();
+    insta::assert_snapshot!("help_vendor", out.stdout);
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod model;
 mod pin;
 mod sbom;
 mod tidy;
+mod vendor;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

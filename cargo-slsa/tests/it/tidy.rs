@@ -96,6 +96,7 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         cargo_slsa::pin::codes::PinCode::rules(),
         cargo_slsa::audit::codes::AuditCode::rules(),
         cargo_slsa::harden::codes::HardenCode::rules(),
+        cargo_slsa::vendor::codes::VendorCode::rules(),
     ]
     .concat();
     let mut seen = std::collections::BTreeSet::new();

@@ -1,0 +1,333 @@
+//! Safe extraction of a `.crate` archive (gzip'd tar) into a directory, hashing every file.
+//!
+//! Only what `cargo package` produces is accepted: regular files and directories under
+//! `NAME-VERSION/`. Rejected, with the entry named: absolute paths, `..`, paths outside the
+//! prefix, device files and FIFOs, duplicate paths, links pointing outside the crate, and
+//! archives that inflate past [`MAX_TOTAL`] (or one file past [`MAX_FILE`]). Links inside the
+//! crate are materialised as copies of their target. Files get mode 0644, or 0755 when the
+//! archive marks them executable — what cargo's own extraction yields under the usual umask.
+//! Nothing is written outside `dest`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+
+/// Largest total of file sizes accepted from one archive.
+pub const MAX_TOTAL: u64 = 1 << 30;
+/// Largest single file accepted.
+pub const MAX_FILE: u64 = 512 << 20;
+
+/// One extracted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub sha256: String,
+    pub executable: bool,
+}
+
+/// Files cargo vendor leaves out (paths relative to the crate root): git's files at any depth,
+/// and cargo's extraction marker.
+pub fn skipped(relative: &str) -> bool {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    matches!(name, ".gitattributes" | ".gitignore" | ".git") || relative == ".cargo-ok"
+}
+
+/// Normalise a path inside the archive; `None` if it escapes.
+fn inside(prefix: &str, raw: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    let mut comps = raw.components();
+    match comps.next()? {
+        Component::Normal(first) if first == prefix => {}
+        _ => return None,
+    }
+    for c in comps {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn relative_str(p: &Path) -> Result<String> {
+    p.to_str()
+        .map(|s| s.replace('\\', "/"))
+        .ok_or_else(|| anyhow!("non-UTF-8 path {}", p.display()))
+}
+
+/// Extract `archive` (for crate `NAME-VERSION`) into `dest` (created), returning each file's
+/// hash keyed by its `/`-separated relative path.
+pub fn extract(archive: &Path, prefix: &str, dest: &Path) -> Result<BTreeMap<String, FileEntry>> {
+    let file =
+        std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    std::fs::create_dir_all(dest)?;
+    let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
+    let mut total: u64 = 0;
+    let bad = |what: String| anyhow!("{}: {what}", archive.display());
+    for entry in tar
+        .entries()
+        .map_err(|e| bad(format!("not a tar.gz archive: {e}")))?
+    {
+        let mut entry = entry.map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        let raw = entry
+            .path()
+            .map_err(|e| bad(format!("bad entry path: {e}")))?
+            .into_owned();
+        let shown = raw.display().to_string();
+        if raw.is_absolute() {
+            bail!(bad(format!("entry `{shown}` has an absolute path")));
+        }
+        let Some(rel) = inside(prefix, &raw) else {
+            bail!(bad(format!("entry `{shown}` is outside `{prefix}/`")));
+        };
+        let kind = entry.header().entry_type();
+        if rel.as_os_str().is_empty() {
+            if kind.is_dir() {
+                continue;
+            }
+            bail!(bad(format!("entry `{shown}` is not a file")));
+        }
+        let rel_s = relative_str(&rel)?;
+        let target = dest.join(&rel);
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            continue;
+        }
+        let bytes = if kind.is_file() || kind == tar::EntryType::Continuous {
+            let size = entry.header().size().unwrap_or(0);
+            if size > MAX_FILE {
+                bail!(bad(format!(
+                    "entry `{shown}` is larger than {MAX_FILE} bytes"
+                )));
+            }
+            total = total.saturating_add(size);
+            if total > MAX_TOTAL {
+                bail!(bad(format!("archive inflates past {MAX_TOTAL} bytes")));
+            }
+            let mut buf = Vec::with_capacity(size as usize);
+            (&mut entry)
+                .take(MAX_FILE + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| bad(format!("reading `{shown}`: {e}")))?;
+            buf
+        } else if kind.is_symlink() || kind.is_hard_link() {
+            let link = entry
+                .link_name()
+                .map_err(|e| bad(format!("bad link in `{shown}`: {e}")))?
+                .ok_or_else(|| bad(format!("link `{shown}` has no target")))?
+                .into_owned();
+            // A symlink is relative to its directory; a hard link to the archive root.
+            let resolved = if kind.is_symlink() {
+                let base = raw.parent().map(Path::to_path_buf).unwrap_or_default();
+                normalize(&base.join(&link))
+            } else {
+                normalize(&link)
+            };
+            let rel_target = resolved
+                .as_deref()
+                .and_then(|r| inside(prefix, r))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "link `{shown}` points outside the crate (`{}`)",
+                        link.display()
+                    ))
+                })?;
+            let key = relative_str(&rel_target)?;
+            if !files.contains_key(&key) {
+                bail!(bad(format!(
+                    "link `{shown}` points at `{key}`, which is not a file before it"
+                )));
+            }
+            std::fs::read(dest.join(&rel_target))?
+        } else {
+            bail!(bad(format!(
+                "entry `{shown}` is a device, FIFO or other special file"
+            )));
+        };
+        if skipped(&rel_s) {
+            continue;
+        }
+        if files.contains_key(&rel_s) {
+            bail!(bad(format!("entry `{shown}` appears twice")));
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let executable = entry
+            .header()
+            .mode()
+            .map(|m| m & 0o111 != 0)
+            .unwrap_or(false);
+        write_file(&target, &bytes, executable)?;
+        files.insert(
+            rel_s,
+            FileEntry {
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                executable,
+            },
+        );
+    }
+    Ok(files)
+}
+
+/// Resolve `.` and `..` lexically; `None` if it climbs above the start.
+fn normalize(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(x) => out.push(x),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Write a file with the vendored mode.
+pub fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    set_mode(path, executable)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, executable: bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _executable: bool) -> Result<()> {
+    Ok(())
+}
+
+/// Whether a file on disk is executable (always false off Unix).
+pub fn is_executable(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use slsa_tests::{CrateBuilder, RawEntry};
+
+    use super::*;
+
+    fn try_extract(
+        krate: CrateBuilder,
+    ) -> (Result<BTreeMap<String, FileEntry>>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let archive = dir.path().join("c.crate");
+        std::fs::write(&archive, krate.build()).expect("write archive");
+        let dest = dir.path().join("out").join("crate");
+        let prefix = format!("{}-{}", krate.name(), krate.version());
+        (extract(&archive, &prefix, &dest), dir)
+    }
+
+    fn file(bytes: &[u8]) -> RawEntry {
+        RawEntry::File {
+            bytes: bytes.to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn unsafe_entries_are_rejected_and_nothing_lands_outside() {
+        let cases: Vec<(CrateBuilder, &str)> = vec![
+            (
+                CrateBuilder::new("bad", "1.0.0")
+                    .raw_entry("bad-1.0.0/../../escape.txt", file(b"x")),
+                "outside",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry("/tmp/slsa-abs-test.txt", file(b"x")),
+                "absolute",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry("other-1.0.0/x.txt", file(b"x")),
+                "outside",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    "bad-1.0.0/link",
+                    RawEntry::Symlink {
+                        target: "../../../etc/passwd".into(),
+                    },
+                ),
+                "points outside",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    "bad-1.0.0/hard",
+                    RawEntry::Hardlink {
+                        target: "/etc/passwd".into(),
+                    },
+                ),
+                "points outside",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry("bad-1.0.0/dev", RawEntry::CharDevice),
+                "special file",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry("bad-1.0.0/src/lib.rs", file(b"dup")),
+                "twice",
+            ),
+        ];
+        for (krate, needle) in cases {
+            let (res, dir) = try_extract(krate);
+            let err = res.expect_err(needle).to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+            assert!(!dir.path().join("escape.txt").exists());
+            assert!(!dir.path().join("out").join("escape.txt").exists());
+            assert!(!Path::new("/tmp/slsa-abs-test.txt").exists());
+        }
+    }
+
+    #[test]
+    fn links_inside_the_crate_are_copies_and_modes_are_kept() {
+        let krate = CrateBuilder::new("ok", "1.0.0")
+            .executable("run.sh", "#!/bin/sh\n")
+            .file(".gitignore", "target\n")
+            .raw_entry(
+                "ok-1.0.0/alias.rs",
+                RawEntry::Symlink {
+                    target: "src/lib.rs".into(),
+                },
+            );
+        let (res, dir) = try_extract(krate);
+        let files = res.expect("extracts");
+        assert!(files["run.sh"].executable);
+        assert!(!files["Cargo.toml"].executable);
+        assert!(
+            !files.contains_key(".gitignore"),
+            "cargo vendor leaves it out"
+        );
+        assert_eq!(files["alias.rs"].sha256, files["src/lib.rs"].sha256);
+        let alias = dir.path().join("out/crate/alias.rs");
+        assert!(
+            !std::fs::symlink_metadata(&alias)
+                .expect("alias")
+                .file_type()
+                .is_symlink()
+        );
+    }
+}
