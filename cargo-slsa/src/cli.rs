@@ -299,4 +299,9 @@ pub struct VendorArgs {
     /// Always name directories NAME-VERSION (as `cargo vendor --versioned-dirs`).
     #[arg(long)]
     pub versioned_dirs: bool,
+
+    /// Keep only the crates needed to build for this target triple (repeatable); the others
+    /// become stubs (their Cargo.toml and an empty lib) so cargo still resolves offline.
+    #[arg(long, value_name = "TRIPLE")]
+    pub platform: Vec<String>,
 }

@@ -50,6 +50,7 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
                     dir: None,
                     verify: true,
                     versioned_dirs: false,
+                    platform: Vec::new(),
                 },
             )? {
                 crate::vendor::Output::Report(r) | crate::vendor::Output::Config(_, r) => r,

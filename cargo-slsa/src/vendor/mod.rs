@@ -11,10 +11,14 @@
 //! Writing: the new tree is built in a staging directory beside DIR and swapped in with two
 //! renames; a run killed in between leaves `DIR.slsa-old`, which the next run puts back.
 //!
-//! Not yet here (tracked on the vendor issue): `--platform` filtering, incremental reuse of
-//! unchanged crates, `--write-config`, the benchmark — and, for git crates, the normalised
-//! `Cargo.toml` cargo vendor writes (cargo rewrites it as `cargo package` does; we copy the
-//! checkout's manifest as is, so a git crate's `Cargo.toml` and its checksum differ from cargo's).
+//! Incremental: a crate whose manifest record still matches the lock and whose files all still
+//! verify is hard-linked from the current tree instead of extracted again. `--platform`: crates
+//! no build for those targets can compile become stubs (their `Cargo.toml` and an empty lib), so
+//! cargo still resolves the whole lock offline.
+//!
+//! Not yet here (tracked on the vendor issue): `--write-config` — and, for git crates, the
+//! normalised `Cargo.toml` cargo vendor writes (cargo rewrites it as `cargo package` does; we
+//! copy the checkout's manifest as is, so a git crate's `Cargo.toml` and its checksum differ).
 
 pub mod codes;
 mod extract;
@@ -56,6 +60,8 @@ struct Planned {
     /// Registry: the `.crate` path; git: the package directory in the checkout.
     from: PathBuf,
     git: bool,
+    /// Not needed on the `--platform`s: vendor a stub.
+    stub: bool,
 }
 
 fn cargo_home() -> Result<PathBuf> {
@@ -196,6 +202,117 @@ fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntr
     std::fs::create_dir_all(dest)?;
     walk(src, src, dest, &mut files, 0)?;
     Ok(files)
+}
+
+/// Reduce an extracted crate to what cargo needs to resolve it: its `Cargo.toml` and an empty
+/// `src/lib.rs` (so target discovery still finds a library). Listed in the checksum file like
+/// any vendored file; the package checksum stays the lock's.
+fn stub_out(
+    dest: &Path,
+    files: BTreeMap<String, FileEntry>,
+) -> Result<BTreeMap<String, FileEntry>> {
+    let manifest = files
+        .get("Cargo.toml")
+        .cloned()
+        .ok_or_else(|| anyhow!("{}: the crate has no Cargo.toml", dest.display()))?;
+    let bytes = std::fs::read(dest.join("Cargo.toml"))?;
+    std::fs::remove_dir_all(dest)?;
+    std::fs::create_dir_all(dest.join("src"))?;
+    extract::write_file(&dest.join("Cargo.toml"), &bytes, manifest.executable)?;
+    extract::write_file(&dest.join("src/lib.rs"), b"", false)?;
+    let mut out = BTreeMap::new();
+    out.insert("Cargo.toml".to_string(), manifest);
+    out.insert(
+        "src/lib.rs".to_string(),
+        FileEntry {
+            sha256: hex::encode(Sha256::digest(b"")),
+            executable: false,
+        },
+    );
+    Ok(out)
+}
+
+/// Reuse `old` (the crate's directory in the current tree) for `dest` when its checksum file
+/// still matches the manifest record and every file still has its recorded hash and mode: the
+/// files are hard-linked (copied where links are not possible). `None` when anything differs.
+fn reuse(
+    old: &Path,
+    rec: &CrateRecord,
+    dest: &Path,
+) -> Result<Option<BTreeMap<String, FileEntry>>> {
+    let Ok(text) = std::fs::read_to_string(old.join(CHECKSUM)) else {
+        return Ok(None);
+    };
+    let Ok(sums) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(None);
+    };
+    let Some(listed) = sums["files"].as_object() else {
+        return Ok(None);
+    };
+    let mut files = BTreeMap::new();
+    for (k, v) in listed {
+        let Some(h) = v.as_str() else { return Ok(None) };
+        files.insert(
+            k.clone(),
+            FileEntry {
+                sha256: h.to_string(),
+                executable: rec.executables.contains(k),
+            },
+        );
+    }
+    if tree::tree_digest(&files) != rec.tree
+        || sums["package"].as_str().map(str::to_string) != rec.package
+    {
+        return Ok(None);
+    }
+    // Exactly the listed files, each unchanged.
+    let mut seen = 0usize;
+    let mut stack = vec![old.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)?.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p)?;
+            if meta.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p
+                .strip_prefix(old)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel == CHECKSUM {
+                continue;
+            }
+            let Some(f) = files.get(&rel) else {
+                return Ok(None);
+            };
+            if !meta.is_file()
+                || extract::is_executable(&meta) != f.executable
+                || sha256_file(&p)? != f.sha256
+            {
+                return Ok(None);
+            }
+            seen += 1;
+        }
+    }
+    if seen != files.len() {
+        return Ok(None);
+    }
+    for rel in files
+        .keys()
+        .map(String::as_str)
+        .chain(std::iter::once(CHECKSUM))
+    {
+        let (from, to) = (old.join(rel), dest.join(rel));
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+        }
+    }
+    Ok(Some(files))
 }
 
 /// The TOML cargo vendor prints.
@@ -364,6 +481,31 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         })
         .collect();
     let names = dir_names(&keys, args.versioned_dirs)?;
+    // `--platform`: what a build for those targets (or its tests) can compile.
+    let needed: Option<BTreeSet<(String, String, String)>> = if args.platform.is_empty() {
+        None
+    } else {
+        let platforms = args
+            .platform
+            .iter()
+            .map(|t| crate::workspace::graph::platform(t))
+            .collect::<Result<Vec<_>>>()?;
+        let set = crate::workspace::graph::reachable(
+            graph,
+            &platforms,
+            crate::workspace::graph::Kinds::ALL,
+        );
+        Some(
+            set.packages(guppy::graph::DependencyDirection::Forward)
+                .filter_map(|p| match p.source() {
+                    PackageSource::External(s) => {
+                        Some((p.name().to_string(), p.version().to_string(), s.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
     let mut plan = Vec::new();
     for p in &locked {
         let source = p.source.clone().unwrap_or_default();
@@ -389,7 +531,9 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
             })?;
             cached_crate(&home, &p.name, &p.version, sum)?
         };
+        let stub = needed.as_ref().is_some_and(|n| !n.contains(&key));
         plan.push(Planned {
+            stub,
             name: p.name.clone(),
             version: p.version.clone(),
             source,
@@ -420,6 +564,11 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         version: 1,
         crates: BTreeMap::new(),
     };
+    let old_manifest: Manifest = std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let mut reused_count = 0usize;
     let mut sources = BTreeSet::new();
     for (i, p) in plan.iter().enumerate() {
         bar.set_message(format!(
@@ -430,15 +579,39 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
             p.version
         ));
         let dest = staging.path().join(&p.dir);
-        let files = if p.git {
-            copy_git_package(&p.from, &dest)?
-        } else {
-            extract::extract(&p.from, &format!("{}-{}", p.name, p.version), &dest)?
+        // Incremental: an unchanged crate whose files all still verify is linked, not rebuilt.
+        let previous = old_manifest.crates.get(&p.dir).filter(|r| {
+            r.name == p.name
+                && r.version == p.version
+                && r.source == p.source
+                && r.package == p.checksum
+                && r.stub == p.stub
+        });
+        let reused = match previous {
+            Some(rec) => reuse(&dir.join(&p.dir), rec, &dest)?,
+            None => None,
         };
-        std::fs::write(
-            dest.join(CHECKSUM),
-            tree::cargo_checksum_json(&files, p.checksum.as_deref()),
-        )?;
+        let files = match reused {
+            Some(files) => {
+                reused_count += 1;
+                files
+            }
+            None => {
+                let mut files = if p.git {
+                    copy_git_package(&p.from, &dest)?
+                } else {
+                    extract::extract(&p.from, &format!("{}-{}", p.name, p.version), &dest)?
+                };
+                if p.stub {
+                    files = stub_out(&dest, files)?;
+                }
+                std::fs::write(
+                    dest.join(CHECKSUM),
+                    tree::cargo_checksum_json(&files, p.checksum.as_deref()),
+                )?;
+                files
+            }
+        };
         manifest.crates.insert(
             p.dir.clone(),
             CrateRecord {
@@ -452,6 +625,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
                     .map(|(k, _)| k.clone())
                     .collect(),
                 tree: tree::tree_digest(&files),
+                stub: p.stub,
             },
         );
         sources.insert(p.source.clone());
@@ -491,9 +665,19 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     let config = config_text(&shown, &sources);
     report.changes.push(Change {
         file: dir.clone(),
-        description: format!("vendored {} crates", plan.len()),
+        description: format!(
+            "vendored {} crates ({} unchanged and verified, {} written)",
+            plan.len(),
+            reused_count,
+            plan.len() - reused_count
+        ),
     });
     report.summary.insert("crates".into(), json!(plan.len()));
+    report.summary.insert("reused".into(), json!(reused_count));
+    report.summary.insert(
+        "stubs".into(),
+        json!(plan.iter().filter(|p| p.stub).count()),
+    );
     report.summary.insert("directory".into(), json!(dir));
     report.summary.insert("config".into(), json!(config));
     Ok(Output::Config(config.into_bytes(), report))

@@ -7,7 +7,8 @@
 //! ```json
 //! {"version": 1, "crates": {"<dir>": {"name": "…", "version": "…", "source": "…",
 //!   "package": "<sha256 from Cargo.lock>" | null, "executables": ["path", …],
-//!   "tree": "<sha256 over the sorted lines `path\t<sha256>\t<x|->`>"}}}
+//!   "tree": "<sha256 over the sorted lines `path\t<sha256>\t<x|->`>",
+//!   "stub": true /* only when filtered out by --platform */}}}
 //! ```
 //!
 //! Unlike cargo's own checksum file — which cargo ignores for git sources and never checks for
@@ -56,6 +57,9 @@ pub struct CrateRecord {
     pub package: Option<String>,
     pub executables: BTreeSet<String>,
     pub tree: String,
+    /// Filtered out by `--platform`: only a stub (Cargo.toml and an empty lib) is vendored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stub: bool,
 }
 
 /// `.slsa-vendor.json`.

@@ -248,3 +248,127 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
         .collect();
     assert!(leftovers.is_empty(), "no staging directory left behind");
 }
+
+#[test]
+fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
+    let f = fixture();
+    let first = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    assert_eq!(first["summary"]["reused"], 0);
+    let total = first["summary"]["crates"].as_u64().expect("crates");
+
+    // Nothing changed: everything is reused, and the tree is byte-identical.
+    let before = snapshot(&f.project.join("vendor"));
+    let again = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    assert_eq!(again["summary"]["reused"], total);
+    assert_eq!(snapshot(&f.project.join("vendor")), before);
+
+    // A new version of one crate and a tampered file in another: those two are rewritten.
+    f.env.registry().publish(CrateBuilder::new("dup", "2.0.1"));
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["update", "-p", "dup@2.0.0"]);
+    run(c).assert_success();
+    let mut c = f.env.cargo(f.project.path());
+    c.arg("fetch");
+    run(c).assert_success();
+    f.project.write("vendor/tool/README.md", "tampered\n");
+    let third = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    assert_eq!(third["summary"]["reused"], total - 2, "{third:#}");
+    assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
+    assert!(f.project.read("vendor/dup/Cargo.toml").contains("2.0.1"));
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+
+    // And it is still exactly what cargo vendor writes from scratch.
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["vendor", "--offline", "--respect-source-config", "theirs"]);
+    run(c).assert_success();
+    let theirs = snapshot(&f.project.join("theirs"));
+    let mut ours = snapshot(&f.project.join("vendor"));
+    ours.remove(Path::new(".slsa-vendor.json"));
+    for (path, theirs_entry) in &theirs {
+        if path.starts_with("gitdep") {
+            continue;
+        }
+        assert_eq!(ours.get(path), Some(theirs_entry), "{}", path.display());
+    }
+    assert_eq!(ours.len(), theirs.len());
+}
+
+#[test]
+fn platform_filtering_stubs_what_the_target_cannot_build_and_the_build_still_works() {
+    let env = Env::new();
+    let r = env.registry();
+    r.publish(CrateBuilder::new("unixonly", "0.1.0").file("src/big.rs", "// lots of code\n"));
+    r.publish(CrateBuilder::new("winonly", "0.1.0").file("src/big.rs", "// lots of code\n"));
+    r.publish(
+        CrateBuilder::new("both", "1.0.0")
+            .target_dep("cfg(unix)", "unixonly", "0.1")
+            .target_dep("cfg(windows)", "winonly", "0.1"),
+    );
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            slsa_tests::basic_manifest("app", &[("both", "1")]),
+        )
+        .file("src/lib.rs", "")
+        .build();
+    for step in ["generate-lockfile", "fetch"] {
+        let mut c = env.cargo(project.path());
+        c.arg(step);
+        run(c).assert_success();
+    }
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "vendor",
+            "--offline",
+            "--platform",
+            "x86_64-unknown-linux-gnu",
+            "--format",
+            "json",
+        ],
+    )
+    .assert_success();
+    let report = json(&out);
+    assert_eq!(report["summary"]["stubs"], 1);
+    assert!(project.exists("vendor/unixonly/src/big.rs"));
+    assert!(!project.exists("vendor/winonly/src/big.rs"), "filtered out");
+    assert_eq!(project.read("vendor/winonly/src/lib.rs"), "");
+    slsa(&env, project.path(), &["vendor", "--verify"]).assert_success();
+
+    // cargo resolves the whole lock offline and builds for the kept platform.
+    project.write(
+        ".cargo/config.toml",
+        report["summary"]["config"].as_str().expect("config"),
+    );
+    let mut c = env.cargo(project.path());
+    c.args([
+        "build",
+        "--offline",
+        "--frozen",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+    ]);
+    run(c).assert_success();
+}
