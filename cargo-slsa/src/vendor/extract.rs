@@ -58,13 +58,19 @@ fn relative_str(p: &Path) -> Result<String> {
         .ok_or_else(|| anyhow!("non-UTF-8 path {}", p.display()))
 }
 
-/// Extract `archive` (for crate `NAME-VERSION`) into `dest` (created), returning each file's
-/// hash keyed by its `/`-separated relative path.
-pub fn extract(archive: &Path, prefix: &str, dest: &Path) -> Result<BTreeMap<String, FileEntry>> {
-    let file =
-        std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+/// Extract the `.crate` bytes `data` (for crate `NAME-VERSION`, read from `archive`, which
+/// only names it in messages) into `dest` (created), returning each file's hash keyed by its
+/// `/`-separated relative path.
+pub fn extract_bytes(
+    data: &[u8],
+    archive: &Path,
+    prefix: &str,
+    dest: &Path,
+) -> Result<BTreeMap<String, FileEntry>> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(data));
     std::fs::create_dir_all(dest)?;
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    made.insert(dest.to_path_buf());
     let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut total: u64 = 0;
     let bad = |what: String| anyhow!("{}: {what}", archive.display());
@@ -94,7 +100,9 @@ pub fn extract(archive: &Path, prefix: &str, dest: &Path) -> Result<BTreeMap<Str
         let rel_s = relative_str(&rel)?;
         let target = dest.join(&rel);
         if kind.is_dir() {
-            std::fs::create_dir_all(&target)?;
+            if made.insert(target.clone()) {
+                std::fs::create_dir_all(&target)?;
+            }
             continue;
         }
         let bytes = if kind.is_file() || kind == tar::EntryType::Continuous {
@@ -192,23 +200,24 @@ fn normalize(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Write a file with the vendored mode.
+/// Write a new file with the vendored mode (0644, or 0755 when executable; the umask applies,
+/// as it does to cargo's own extraction).
 pub fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    set_mode(path, executable)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, executable: bool) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = if executable { 0o755 } else { 0o644 };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _executable: bool) -> Result<()> {
-    Ok(())
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if executable { 0o755 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Whether a file on disk is executable (always false off Unix).
@@ -236,10 +245,9 @@ mod tests {
     ) -> (Result<BTreeMap<String, FileEntry>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let archive = dir.path().join("c.crate");
-        std::fs::write(&archive, krate.build()).expect("write archive");
         let dest = dir.path().join("out").join("crate");
         let prefix = format!("{}-{}", krate.name(), krate.version());
-        (extract(&archive, &prefix, &dest), dir)
+        (extract_bytes(&krate.build(), &archive, &prefix, &dest), dir)
     }
 
     fn file(bytes: &[u8]) -> RawEntry {

@@ -57,8 +57,8 @@ struct Planned {
     source: String,
     checksum: Option<String>,
     dir: String,
-    /// Registry: the `.crate` path; git: the package directory in the checkout.
-    from: PathBuf,
+    /// Registry: the candidate `.crate` files; git: the package directory in the checkout.
+    from: Vec<PathBuf>,
     git: bool,
     /// Not needed on the `--platform`s: vendor a stub.
     stub: bool,
@@ -78,34 +78,49 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// The `.crate` in cargo's cache whose sha256 is the lock's `checksum`.
-fn cached_crate(home: &Path, name: &str, version: &str, checksum: &str) -> Result<PathBuf> {
+/// The `.crate` files in cargo's cache named for `name` `version` (one per registry cache).
+fn cached_crates(home: &Path, name: &str, version: &str) -> Result<Vec<PathBuf>> {
     let cache = home.join("registry").join("cache");
     let file = format!("{name}-{version}.crate");
-    let mut mismatched = None;
+    let mut found = Vec::new();
     if let Ok(dirs) = std::fs::read_dir(&cache) {
         let mut dirs: Vec<PathBuf> = dirs.flatten().map(|d| d.path()).collect();
         dirs.sort();
-        for d in dirs {
-            let p = d.join(&file);
-            if p.is_file() {
-                if sha256_file(&p)? == checksum {
-                    return Ok(p);
-                }
-                mismatched = Some(p);
-            }
-        }
+        found.extend(
+            dirs.into_iter()
+                .map(|d| d.join(&file))
+                .filter(|p| p.is_file()),
+        );
     }
-    match mismatched {
-        Some(p) => bail!(
-            "{}: sha256 differs from Cargo.lock's checksum for {name} {version}: the cached crate was altered or is not the locked one",
-            p.display()
-        ),
-        None => bail!(
+    if found.is_empty() {
+        bail!(
             "{name} {version} is not in cargo's cache ({}): run `cargo fetch --locked` (or drop --offline)",
             cache.display()
-        ),
+        );
     }
+    Ok(found)
+}
+
+/// Read the candidate whose sha256 is the lock's `checksum`; any other bytes are refused.
+fn read_checked(
+    candidates: &[PathBuf],
+    name: &str,
+    version: &str,
+    checksum: &str,
+) -> Result<(PathBuf, Vec<u8>)> {
+    for p in candidates {
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        if hex::encode(Sha256::digest(&bytes)) == checksum {
+            return Ok((p.clone(), bytes));
+        }
+    }
+    let shown = candidates
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    bail!(
+        "{shown}: sha256 differs from Cargo.lock's checksum for {name} {version}: the cached crate was altered or is not the locked one"
+    )
 }
 
 /// The directory names cargo vendor uses.
@@ -202,6 +217,66 @@ fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntr
     std::fs::create_dir_all(dest)?;
     walk(src, src, dest, &mut files, 0)?;
     Ok(files)
+}
+
+/// The outcome of [`vendor_one`]: the crate's record and whether it was reused.
+type Vendored = Result<(CrateRecord, bool)>;
+
+/// Vendor one crate into `staging/<dir>`: reuse the current tree's copy when its record
+/// matches and it still verifies, else extract (registry, after the checksum check) or copy
+/// (git). Returns its manifest record and whether it was reused.
+fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: &Path) -> Vendored {
+    let dest = staging.join(&p.dir);
+    let previous = previous.filter(|r| {
+        r.name == p.name
+            && r.version == p.version
+            && r.source == p.source
+            && r.package == p.checksum
+            && r.stub == p.stub
+    });
+    let reused = match previous {
+        Some(rec) => reuse(&dir.join(&p.dir), rec, &dest)?,
+        None => None,
+    };
+    let was_reused = reused.is_some();
+    let files = match reused {
+        Some(files) => files,
+        None => {
+            let mut files = if p.git {
+                let src = p
+                    .from
+                    .first()
+                    .ok_or_else(|| anyhow!("{}: no checkout", p.name))?;
+                copy_git_package(src, &dest)?
+            } else {
+                let sum = p.checksum.as_deref().unwrap_or_default();
+                let (path, bytes) = read_checked(&p.from, &p.name, &p.version, sum)?;
+                extract::extract_bytes(&bytes, &path, &format!("{}-{}", p.name, p.version), &dest)?
+            };
+            if p.stub {
+                files = stub_out(&dest, files)?;
+            }
+            std::fs::write(
+                dest.join(CHECKSUM),
+                tree::cargo_checksum_json(&files, p.checksum.as_deref()),
+            )?;
+            files
+        }
+    };
+    let record = CrateRecord {
+        name: p.name.clone(),
+        version: p.version.clone(),
+        source: p.source.clone(),
+        package: p.checksum.clone(),
+        executables: files
+            .iter()
+            .filter(|(_, f)| f.executable)
+            .map(|(k, _)| k.clone())
+            .collect(),
+        tree: tree::tree_digest(&files),
+        stub: p.stub,
+    };
+    Ok((record, was_reused))
 }
 
 /// Reduce an extracted crate to what cargo needs to resolve it: its `Cargo.toml` and an empty
@@ -513,13 +588,13 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         let dir_name = names.get(&key).cloned().unwrap_or_else(|| p.name.clone());
         let git = source.starts_with("git+");
         let from = if git {
-            git_dirs.get(&key).cloned().ok_or_else(|| {
+            vec![git_dirs.get(&key).cloned().ok_or_else(|| {
                 anyhow!(
                     "{} {} ({source}) is not in cargo's git checkouts: run `cargo fetch --locked`",
                     p.name,
                     p.version
                 )
-            })?
+            })?]
         } else {
             let sum = p.checksum.as_deref().ok_or_else(|| {
                 InputError::at(
@@ -529,7 +604,8 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
                     format!("{} {} has no checksum in Cargo.lock", p.name, p.version),
                 )
             })?;
-            cached_crate(&home, &p.name, &p.version, sum)?
+            let _ = sum;
+            cached_crates(&home, &p.name, &p.version)?
         };
         let stub = needed.as_ref().is_some_and(|n| !n.contains(&key));
         plan.push(Planned {
@@ -570,65 +646,60 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         .unwrap_or_default();
     let mut reused_count = 0usize;
     let mut sources = BTreeSet::new();
-    for (i, p) in plan.iter().enumerate() {
-        bar.set_message(format!(
-            "vendoring {}/{}: {} {}",
-            i + 1,
-            plan.len(),
-            p.name,
-            p.version
-        ));
-        let dest = staging.path().join(&p.dir);
-        // Incremental: an unchanged crate whose files all still verify is linked, not rebuilt.
-        let previous = old_manifest.crates.get(&p.dir).filter(|r| {
-            r.name == p.name
-                && r.version == p.version
-                && r.source == p.source
-                && r.package == p.checksum
-                && r.stub == p.stub
-        });
-        let reused = match previous {
-            Some(rec) => reuse(&dir.join(&p.dir), rec, &dest)?,
-            None => None,
-        };
-        let files = match reused {
-            Some(files) => {
-                reused_count += 1;
-                files
-            }
-            None => {
-                let mut files = if p.git {
-                    copy_git_package(&p.from, &dest)?
-                } else {
-                    extract::extract(&p.from, &format!("{}-{}", p.name, p.version), &dest)?
-                };
-                if p.stub {
-                    files = stub_out(&dest, files)?;
+    // Each crate on its own, on every core; results in plan order.
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Vendored>>> =
+        std::sync::Mutex::new((0..plan.len()).map(|_| None).collect());
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = plan.get(i) else { break };
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let res = vendor_one(p, old_manifest.crates.get(&p.dir), &dir, staging.path());
+                    if res.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    bar.set_message(format!(
+                        "vendoring {n}/{}: {} {}",
+                        plan.len(),
+                        p.name,
+                        p.version
+                    ));
+                    if let Ok(mut r) = results.lock()
+                        && let Some(slot) = r.get_mut(i)
+                    {
+                        *slot = Some(res);
+                    }
                 }
-                std::fs::write(
-                    dest.join(CHECKSUM),
-                    tree::cargo_checksum_json(&files, p.checksum.as_deref()),
-                )?;
-                files
-            }
-        };
-        manifest.crates.insert(
-            p.dir.clone(),
-            CrateRecord {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                source: p.source.clone(),
-                package: p.checksum.clone(),
-                executables: files
-                    .iter()
-                    .filter(|(_, f)| f.executable)
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                tree: tree::tree_digest(&files),
-                stub: p.stub,
-            },
-        );
+            });
+        }
+    });
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow!("a vendoring thread panicked"))?;
+    for (p, res) in plan.iter().zip(results) {
+        // A crate not attempted (another one failed first) has no result; the error wins.
+        let Some(res) = res else { continue };
+        let (record, reused) = res?;
+        if reused {
+            reused_count += 1;
+        }
+        manifest.crates.insert(p.dir.clone(), record);
         sources.insert(p.source.clone());
+    }
+    if manifest.crates.len() != plan.len() {
+        bail!("vendoring stopped before every crate was written");
     }
     drop(bar);
     // Dot-files cargo vendor keeps in an existing DIR (it never deletes them) survive too.
