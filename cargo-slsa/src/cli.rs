@@ -300,6 +300,11 @@ pub struct VendorArgs {
     #[arg(long)]
     pub versioned_dirs: bool,
 
+    /// Merge the source-replacement configuration into .cargo/config.toml (keeping its other
+    /// settings and comments) instead of printing it.
+    #[arg(long, conflicts_with = "verify")]
+    pub write_config: bool,
+
     /// Keep only the crates needed to build for this target triple (repeatable); the others
     /// become stubs (their Cargo.toml and an empty lib) so cargo still resolves offline.
     #[arg(long, value_name = "TRIPLE")]

@@ -50,6 +50,7 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
                     dir: None,
                     verify: true,
                     versioned_dirs: false,
+                    write_config: false,
                     platform: Vec::new(),
                 },
             )? {

@@ -16,9 +16,11 @@
 //! no build for those targets can compile become stubs (their `Cargo.toml` and an empty lib), so
 //! cargo still resolves the whole lock offline.
 //!
-//! Not yet here (tracked on the vendor issue): `--write-config` — and, for git crates, the
-//! normalised `Cargo.toml` cargo vendor writes (cargo rewrites it as `cargo package` does; we
-//! copy the checkout's manifest as is, so a git crate's `Cargo.toml` and its checksum differ).
+//! `--write-config` merges the configuration into `.cargo/config.toml` with toml_edit.
+//!
+//! Not yet here (tracked on the vendor issue): for git crates, the normalised `Cargo.toml`
+//! cargo vendor writes (cargo rewrites it as `cargo package` does; we copy the checkout's
+//! manifest as is, so a git crate's `Cargo.toml` and its checksum differ).
 
 pub mod codes;
 mod extract;
@@ -452,6 +454,75 @@ fn config_text(dir_shown: &str, sources: &BTreeSet<String>) -> String {
         .join("\n")
 }
 
+/// Merge the `[source.*]` tables of `config` into the cargo configuration at `path` (created if
+/// missing), keeping every other key, comment and the layout; returns whether it changed. An
+/// existing file that is not valid TOML is an input error and is left alone.
+fn merge_config(path: &Path, config: &str) -> Result<bool> {
+    let current = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = current
+        .parse()
+        .map_err(|e: toml_edit::TomlError| crate::error::InputError::toml(path, &current, &e))?;
+    let ours: toml_edit::DocumentMut = config
+        .parse()
+        .map_err(|e| anyhow!("internal: the generated configuration is not TOML: {e}"))?;
+    let Some(src) = ours.get("source").and_then(|s| s.as_table()) else {
+        return Ok(false);
+    };
+    if !doc.contains_key("source") {
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(true);
+        doc.insert("source", toml_edit::Item::Table(t));
+    }
+    let Some(dst) = doc.get_mut("source").and_then(|s| s.as_table_mut()) else {
+        return Err(
+            crate::error::InputError::at(path, None, None, "`source` is not a table").into(),
+        );
+    };
+    for (name, table) in src.iter() {
+        let Some(table) = table.as_table() else {
+            continue;
+        };
+        let entry = dst
+            .entry(name)
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        let Some(entry) = entry.as_table_mut() else {
+            return Err(crate::error::InputError::at(
+                path,
+                None,
+                None,
+                format!("`source.{name}` is not a table"),
+            )
+            .into());
+        };
+        // The replacement decides where the source goes: drop keys of another kind.
+        for stale in [
+            "registry",
+            "directory",
+            "git",
+            "branch",
+            "tag",
+            "rev",
+            "replace-with",
+            "local-registry",
+        ] {
+            if !table.contains_key(stale) {
+                entry.remove(stale);
+            }
+        }
+        for (k, v) in table.iter() {
+            entry.insert(k, v.clone());
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    crate::fsx::write_if_changed(path, doc.to_string().as_bytes())
+}
+
 /// Put back a tree left by a run killed between the two renames of the swap.
 fn recover(dir: &Path) -> Result<bool> {
     let old = sibling(dir, "slsa-old");
@@ -751,6 +822,16 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     );
     report.summary.insert("directory".into(), json!(dir));
     report.summary.insert("config".into(), json!(config));
+    if args.write_config {
+        let path = ws.root.join(".cargo").join("config.toml");
+        if merge_config(&path, &config)? {
+            report.changes.push(Change {
+                file: path,
+                description: "source replacement for the vendored crates".into(),
+            });
+        }
+        return Ok(Output::Report(report));
+    }
     Ok(Output::Config(config.into_bytes(), report))
 }
 

@@ -372,3 +372,65 @@ fn platform_filtering_stubs_what_the_target_cannot_build_and_the_build_still_wor
     ]);
     run(c).assert_success();
 }
+
+#[test]
+fn write_config_merges_into_the_cargo_config_keeping_the_rest() {
+    let f = fixture();
+    let existing = "# our build settings\n[build]\njobs = 2 # keep\n\n[source.crates-io]\nregistry = \"https://example.invalid/index\"\n";
+    f.project.write(".cargo/config.toml", existing);
+    let out = slsa(
+        &f.env,
+        f.project.path(),
+        &["vendor", "--offline", "--write-config"],
+    )
+    .assert_success();
+    assert!(
+        !out.stdout.contains("[source.vendored-sources]"),
+        "not printed: {}",
+        out.stdout
+    );
+    let config = f.project.read(".cargo/config.toml");
+    assert!(
+        config.starts_with("# our build settings\n[build]\njobs = 2 # keep\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("replace-with = \"vendored-sources\""),
+        "{config}"
+    );
+    assert!(
+        !config.contains("example.invalid"),
+        "a stale registry key is dropped: {config}"
+    );
+    assert!(config.contains("directory = \"vendor\""), "{config}");
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["build", "--offline", "--frozen"]);
+    run(c).assert_success();
+    // Idempotent.
+    let again = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--write-config", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    assert!(
+        again["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["file"] != ".cargo/config.toml"),
+        "{again:#}"
+    );
+    // A broken config is an input error (cargo itself reports it first), left alone.
+    f.project.write(".cargo/config.toml", "[build\n");
+    let out = slsa(
+        &f.env,
+        f.project.path(),
+        &["vendor", "--offline", "--write-config"],
+    )
+    .assert_code(2);
+    assert!(out.stderr.contains(".cargo/config.toml"), "{}", out.stderr);
+    assert_eq!(f.project.read(".cargo/config.toml"), "[build\n");
+}
