@@ -203,7 +203,9 @@ fn cargo_metadata_anchor(manifest: &Path) -> impl Fn() -> Command + '_ {
     }
 }
 
-fn bench_pin(runs: usize) -> Result<()> {
+/// `cargo slsa <args>` against `cargo metadata --locked` on the service workspace (pin and
+/// sbom: both run that metadata call and add their own work on top).
+fn against_metadata(runs: usize, what: &str, args: &[&str]) -> Result<()> {
     let runs = runs.max(3);
     let ws = service_workspace()?;
     let bin = release_binary()?;
@@ -212,46 +214,17 @@ fn bench_pin(runs: usize) -> Result<()> {
     let anchor = cargo_metadata_anchor(&manifest);
     let ours = || {
         let mut c = Command::new(&bin);
-        c.args(["pin", "--check", "--offline", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO", &cargo_bin);
-        c
-    };
-    compare(
-        &format!("bench pin: {} packages in Cargo.lock", lock_packages(&ws)),
-        runs,
-        Side {
-            label: "cargo metadata --locked",
-            make: &anchor,
-            ok_codes: &[0],
-        },
-        Side {
-            label: "cargo slsa pin --check",
-            make: &ours,
-            ok_codes: &[0],
-        },
-        1.2,
-    )
-}
-
-fn bench_sbom(runs: usize) -> Result<()> {
-    let runs = runs.max(3);
-    let ws = service_workspace()?;
-    let bin = release_binary()?;
-    let manifest = ws.join("Cargo.toml");
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let anchor = cargo_metadata_anchor(&manifest);
-    let ours = || {
-        let mut c = Command::new(&bin);
-        c.args(["sbom", "--offline", "--manifest-path"])
+        c.args(args)
+            .args(["--offline", "--manifest-path"])
             .arg(&manifest)
             .env("CARGO", &cargo_bin)
             .env("SOURCE_DATE_EPOCH", "0");
         c
     };
+    let label = format!("cargo slsa {}", args.join(" "));
     compare(
         &format!(
-            "bench sbom (CycloneDX 1.6): {} packages in Cargo.lock",
+            "bench {what}: {} packages in Cargo.lock",
             lock_packages(&ws)
         ),
         runs,
@@ -261,12 +234,20 @@ fn bench_sbom(runs: usize) -> Result<()> {
             ok_codes: &[0],
         },
         Side {
-            label: "cargo slsa sbom",
+            label: &label,
             make: &ours,
             ok_codes: &[0],
         },
         1.2,
     )
+}
+
+fn bench_pin(runs: usize) -> Result<()> {
+    against_metadata(runs, "pin", &["pin", "--check"])
+}
+
+fn bench_sbom(runs: usize) -> Result<()> {
+    against_metadata(runs, "sbom (CycloneDX 1.6)", &["sbom"])
 }
 
 /// The advisory database for `bench audit`: `--db PATH`, else the snapshot shipped beside this

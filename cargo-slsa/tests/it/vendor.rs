@@ -60,6 +60,18 @@ fn fixture() -> Fixture {
     }
 }
 
+/// `vendor --verify --format json` in the fixture's project, expecting `code`.
+fn verify_json(f: &Fixture, code: i32) -> serde_json::Value {
+    json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--verify", "--format", "json"],
+        )
+        .assert_code(code),
+    )
+}
+
 /// Every file under `dir` with its bytes and (on Unix) its executable bit.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, bool)> {
     let mut out = BTreeMap::new();
@@ -139,27 +151,14 @@ fn the_tree_and_config_are_cargo_vendors_and_an_offline_build_works() {
 fn verify_reports_every_kind_of_tampering() {
     let f = fixture();
     slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
-    let clean = slsa(
-        &f.env,
-        f.project.path(),
-        &["vendor", "--verify", "--format", "json"],
-    )
-    .assert_success();
-    assert!(codes(&json(&clean)).is_empty());
+    assert!(codes(&verify_json(&f, 0)).is_empty());
 
     f.project
         .write("vendor/dup/src/lib.rs", "pub fn evil() {}\n");
     f.project.write("vendor/tool/src/extra.rs", "// added\n");
     f.project.remove("vendor/mid/Cargo.toml");
     f.project.write("vendor/gitdep/docs/a.md", "changed\n");
-    let report = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--verify", "--format", "json"],
-        )
-        .assert_code(1),
-    );
+    let report = verify_json(&f, 1);
     assert_eq!(
         codes(&report),
         [
@@ -187,14 +186,7 @@ fn verify_reports_every_kind_of_tampering() {
     let sums = f.project.read("vendor/dup/.cargo-checksum.json");
     let forged = sums.replacen("\"files\":{", "\"files\":{\"src/x.rs\":\"00\",", 1);
     f.project.write("vendor/dup/.cargo-checksum.json", forged);
-    let report = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--verify", "--format", "json"],
-        )
-        .assert_code(1),
-    );
+    let report = verify_json(&f, 1);
     assert!(
         codes(&report).contains(&"vendor-modified".to_string()),
         "{report:#}"
@@ -213,14 +205,7 @@ fn verify_reports_every_kind_of_tampering() {
     let mut c = f.env.cargo(f.project.path());
     c.arg("generate-lockfile");
     run(c).assert_success();
-    let report = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--verify", "--format", "json"],
-        )
-        .assert_code(1),
-    );
+    let report = verify_json(&f, 1);
     assert_eq!(codes(&report), ["vendor-stale"], "{report:#}");
 }
 
