@@ -28,10 +28,13 @@ pub struct FileEntry {
 }
 
 /// Files cargo vendor leaves out (paths relative to the crate root): git's files at any depth,
-/// and cargo's extraction marker.
+/// cargo's extraction marker, and a checksum file the crate ships itself (the vendored one is
+/// written in its place).
 pub fn skipped(relative: &str) -> bool {
     let name = relative.rsplit('/').next().unwrap_or(relative);
-    matches!(name, ".gitattributes" | ".gitignore" | ".git") || relative == ".cargo-ok"
+    matches!(name, ".gitattributes" | ".gitignore" | ".git")
+        || relative == ".cargo-ok"
+        || relative == ".cargo-checksum.json"
 }
 
 /// Normalise a path inside the archive; `None` if it escapes.
@@ -60,17 +63,19 @@ fn relative_str(p: &Path) -> Result<String> {
 
 /// Extract the `.crate` bytes `data` (for crate `NAME-VERSION`, read from `archive`, which
 /// only names it in messages) into `dest` (created), returning each file's hash keyed by its
-/// `/`-separated relative path.
+/// `/`-separated relative path. With `dest` `None` nothing is written: the hashes are what an
+/// extraction would produce (used to check a kept copy against its source).
 pub fn extract_bytes(
     data: &[u8],
     archive: &Path,
     prefix: &str,
-    dest: &Path,
+    dest: Option<&Path>,
 ) -> Result<BTreeMap<String, FileEntry>> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(data));
-    std::fs::create_dir_all(dest)?;
+    if let Some(d) = dest {
+        std::fs::create_dir_all(d)?;
+    }
     let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    made.insert(dest.to_path_buf());
     let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut total: u64 = 0;
     let bad = |what: String| anyhow!("{}: {what}", archive.display());
@@ -98,15 +103,18 @@ pub fn extract_bytes(
             bail!(bad(format!("entry `{shown}` is not a file")));
         }
         let rel_s = relative_str(&rel)?;
-        let target = dest.join(&rel);
         if kind.is_dir() {
-            if made.insert(target.clone()) {
-                std::fs::create_dir_all(&target)?;
+            if let Some(d) = dest
+                && made.insert(rel.clone())
+            {
+                std::fs::create_dir_all(d.join(&rel))?;
             }
             continue;
         }
-        let bytes = if kind.is_file() || kind == tar::EntryType::Continuous {
-            let size = entry.header().size().unwrap_or(0);
+        // (bytes to write, their hash, executable); links reuse their target's.
+        let (bytes, sha256, executable) = if kind.is_file() || kind == tar::EntryType::Continuous {
+            // The size the tar reader will deliver (PAX headers included), not the raw field.
+            let size = entry.size();
             if size > MAX_FILE {
                 bail!(bad(format!(
                     "entry `{shown}` is larger than {MAX_FILE} bytes"
@@ -121,7 +129,18 @@ pub fn extract_bytes(
                 .take(MAX_FILE + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| bad(format!("reading `{shown}`: {e}")))?;
-            buf
+            if buf.len() as u64 > MAX_FILE {
+                bail!(bad(format!(
+                    "entry `{shown}` is larger than {MAX_FILE} bytes"
+                )));
+            }
+            let executable = entry
+                .header()
+                .mode()
+                .map(|m| m & 0o111 != 0)
+                .unwrap_or(false);
+            let sha = hex::encode(Sha256::digest(&buf));
+            (Some(buf), sha, executable)
         } else if kind.is_symlink() || kind.is_hard_link() {
             let link = entry
                 .link_name()
@@ -145,12 +164,16 @@ pub fn extract_bytes(
                     ))
                 })?;
             let key = relative_str(&rel_target)?;
-            if !files.contains_key(&key) {
+            let Some(target) = files.get(&key).cloned() else {
                 bail!(bad(format!(
                     "link `{shown}` points at `{key}`, which is not a file before it"
                 )));
-            }
-            std::fs::read(dest.join(&rel_target))?
+            };
+            let bytes = match dest {
+                Some(d) => Some(std::fs::read(d.join(&rel_target))?),
+                None => None,
+            };
+            (bytes, target.sha256, target.executable)
         } else {
             bail!(bad(format!(
                 "entry `{shown}` is a device, FIFO or other special file"
@@ -162,22 +185,16 @@ pub fn extract_bytes(
         if files.contains_key(&rel_s) {
             bail!(bad(format!("entry `{shown}` appears twice")));
         }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+        if let (Some(d), Some(bytes)) = (dest, &bytes) {
+            let target = d.join(&rel);
+            if let Some(parent) = rel.parent()
+                && made.insert(parent.to_path_buf())
+            {
+                std::fs::create_dir_all(d.join(parent))?;
+            }
+            write_file(&target, bytes, executable)?;
         }
-        let executable = entry
-            .header()
-            .mode()
-            .map(|m| m & 0o111 != 0)
-            .unwrap_or(false);
-        write_file(&target, &bytes, executable)?;
-        files.insert(
-            rel_s,
-            FileEntry {
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                executable,
-            },
-        );
+        files.insert(rel_s, FileEntry { sha256, executable });
     }
     Ok(files)
 }
@@ -220,6 +237,23 @@ pub fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Whether a file on disk has a mode vendoring can give it: 0644 or 0755 as the umask leaves
+/// them — no setuid/setgid/sticky bits, not writable by others, the owner's execute bit exactly
+/// when the file is executable (always true off Unix).
+pub fn has_vendored_mode(meta: &std::fs::Metadata, executable: bool) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = meta.permissions().mode() & 0o7777;
+        m & 0o7000 == 0 && m & 0o002 == 0 && (m & 0o100 != 0) == executable && m & 0o600 == 0o600
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, executable);
+        true
+    }
+}
+
 /// Whether a file on disk is executable (always false off Unix).
 pub fn is_executable(meta: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
@@ -247,7 +281,10 @@ mod tests {
         let archive = dir.path().join("c.crate");
         let dest = dir.path().join("out").join("crate");
         let prefix = format!("{}-{}", krate.name(), krate.version());
-        (extract_bytes(&krate.build(), &archive, &prefix, &dest), dir)
+        (
+            extract_bytes(&krate.build(), &archive, &prefix, Some(&dest)),
+            dir,
+        )
     }
 
     fn file(bytes: &[u8]) -> RawEntry {

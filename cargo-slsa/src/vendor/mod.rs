@@ -159,13 +159,14 @@ fn dir_names(
 }
 
 /// Copy a git package's files (what cargo packages from a checkout: everything but `.git`,
-/// nested packages and cargo's own marker files).
-fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntry>> {
-    let mut files = BTreeMap::new();
+/// nested packages and cargo's own marker files) into `dest`, or with `dest` `None` only hash
+/// them. Symlinks are followed only to files inside the package (copied as files); any other
+/// link is refused.
+fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, FileEntry>> {
     fn walk(
         root: &Path,
         dir: &Path,
-        dest: &Path,
+        dest: Option<&Path>,
         files: &mut BTreeMap<String, FileEntry>,
         depth: usize,
     ) -> Result<()> {
@@ -183,12 +184,28 @@ fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntr
             if name == ".git" {
                 continue;
             }
-            let meta = std::fs::metadata(&p)?;
             let rel = p.strip_prefix(root).unwrap_or(&p);
             let rel_s = rel
                 .to_str()
                 .ok_or_else(|| anyhow!("non-UTF-8 path {}", p.display()))?
                 .replace('\\', "/");
+            let lmeta = std::fs::symlink_metadata(&p)?;
+            let meta = if lmeta.file_type().is_symlink() {
+                // Only links to files inside this package are followed.
+                let target = std::fs::canonicalize(&p)
+                    .with_context(|| format!("{}: dangling link", p.display()))?;
+                let root_c = std::fs::canonicalize(root)?;
+                let m = std::fs::metadata(&target)?;
+                if !target.starts_with(&root_c) || !m.is_file() {
+                    bail!(
+                        "{}: a link to something outside the package or not a file",
+                        p.display()
+                    );
+                }
+                m
+            } else {
+                lmeta
+            };
             if meta.is_dir() {
                 if p.join("Cargo.toml").is_file() || name == "target" {
                     continue; // another package (or build output), not part of this one
@@ -199,12 +216,14 @@ fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntr
                     continue;
                 }
                 let bytes = std::fs::read(&p)?;
-                let target = dest.join(rel);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
                 let executable = extract::is_executable(&meta);
-                extract::write_file(&target, &bytes, executable)?;
+                if let Some(dest) = dest {
+                    let target = dest.join(rel);
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    extract::write_file(&target, &bytes, executable)?;
+                }
                 files.insert(
                     rel_s,
                     FileEntry {
@@ -216,7 +235,10 @@ fn copy_git_package(src: &Path, dest: &Path) -> Result<BTreeMap<String, FileEntr
         }
         Ok(())
     }
-    std::fs::create_dir_all(dest)?;
+    let mut files = BTreeMap::new();
+    if let Some(d) = dest {
+        std::fs::create_dir_all(d)?;
+    }
     walk(src, src, dest, &mut files, 0)?;
     Ok(files)
 }
@@ -237,7 +259,7 @@ fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: 
             && r.stub == p.stub
     });
     let reused = match previous {
-        Some(rec) => reuse(&dir.join(&p.dir), rec, &dest)?,
+        Some(_) => reuse(&dir.join(&p.dir), p, &dest)?,
         None => None,
     };
     let was_reused = reused.is_some();
@@ -249,11 +271,16 @@ fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: 
                     .from
                     .first()
                     .ok_or_else(|| anyhow!("{}: no checkout", p.name))?;
-                copy_git_package(src, &dest)?
+                copy_git_package(src, Some(&dest))?
             } else {
                 let sum = p.checksum.as_deref().unwrap_or_default();
                 let (path, bytes) = read_checked(&p.from, &p.name, &p.version, sum)?;
-                extract::extract_bytes(&bytes, &path, &format!("{}-{}", p.name, p.version), &dest)?
+                extract::extract_bytes(
+                    &bytes,
+                    &path,
+                    &format!("{}-{}", p.name, p.version),
+                    Some(&dest),
+                )?
             };
             if p.stub {
                 files = stub_out(&dest, files)?;
@@ -281,22 +308,14 @@ fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: 
     Ok((record, was_reused))
 }
 
-/// Reduce an extracted crate to what cargo needs to resolve it: its `Cargo.toml` and an empty
-/// `src/lib.rs` (so target discovery still finds a library). Listed in the checksum file like
-/// any vendored file; the package checksum stays the lock's.
-fn stub_out(
-    dest: &Path,
-    files: BTreeMap<String, FileEntry>,
-) -> Result<BTreeMap<String, FileEntry>> {
+/// The files of a stub: the crate's `Cargo.toml` and an empty `src/lib.rs` (so target
+/// discovery still finds a library). Listed in the checksum file like any vendored file; the
+/// package checksum stays the lock's.
+fn stub_files(files: &BTreeMap<String, FileEntry>) -> Result<BTreeMap<String, FileEntry>> {
     let manifest = files
         .get("Cargo.toml")
         .cloned()
-        .ok_or_else(|| anyhow!("{}: the crate has no Cargo.toml", dest.display()))?;
-    let bytes = std::fs::read(dest.join("Cargo.toml"))?;
-    std::fs::remove_dir_all(dest)?;
-    std::fs::create_dir_all(dest.join("src"))?;
-    extract::write_file(&dest.join("Cargo.toml"), &bytes, manifest.executable)?;
-    extract::write_file(&dest.join("src/lib.rs"), b"", false)?;
+        .ok_or_else(|| anyhow!("the crate has no Cargo.toml"))?;
     let mut out = BTreeMap::new();
     out.insert("Cargo.toml".to_string(), manifest);
     out.insert(
@@ -309,71 +328,79 @@ fn stub_out(
     Ok(out)
 }
 
-/// Reuse `old` (the crate's directory in the current tree) for `dest` when its checksum file
-/// still matches the manifest record and every file still has its recorded hash and mode: the
-/// files are hard-linked (copied where links are not possible). `None` when anything differs.
-fn reuse(
-    old: &Path,
-    rec: &CrateRecord,
+/// Reduce an extracted crate in `dest` to its stub.
+fn stub_out(
     dest: &Path,
-) -> Result<Option<BTreeMap<String, FileEntry>>> {
-    let Ok(text) = std::fs::read_to_string(old.join(CHECKSUM)) else {
-        return Ok(None);
+    files: BTreeMap<String, FileEntry>,
+) -> Result<BTreeMap<String, FileEntry>> {
+    let stub = stub_files(&files).with_context(|| dest.display().to_string())?;
+    let bytes = std::fs::read(dest.join("Cargo.toml"))?;
+    std::fs::remove_dir_all(dest)?;
+    std::fs::create_dir_all(dest.join("src"))?;
+    extract::write_file(
+        &dest.join("Cargo.toml"),
+        &bytes,
+        stub["Cargo.toml"].executable,
+    )?;
+    extract::write_file(&dest.join("src/lib.rs"), b"", false)?;
+    Ok(stub)
+}
+
+/// What vendoring `p` from its source yields (hashes only, nothing written).
+fn expected_files(p: &Planned) -> Result<BTreeMap<String, FileEntry>> {
+    let files = if p.git {
+        let src = p
+            .from
+            .first()
+            .ok_or_else(|| anyhow!("{}: no checkout", p.name))?;
+        copy_git_package(src, None)?
+    } else {
+        let sum = p.checksum.as_deref().unwrap_or_default();
+        let (path, bytes) = read_checked(&p.from, &p.name, &p.version, sum)?;
+        extract::extract_bytes(&bytes, &path, &format!("{}-{}", p.name, p.version), None)?
     };
-    let Ok(sums) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Ok(None);
-    };
-    let Some(listed) = sums["files"].as_object() else {
-        return Ok(None);
-    };
-    let mut files = BTreeMap::new();
-    for (k, v) in listed {
-        let Some(h) = v.as_str() else { return Ok(None) };
-        files.insert(
-            k.clone(),
-            FileEntry {
-                sha256: h.to_string(),
-                executable: rec.executables.contains(k),
-            },
-        );
-    }
-    if tree::tree_digest(&files) != rec.tree
-        || sums["package"].as_str().map(str::to_string) != rec.package
-    {
-        return Ok(None);
-    }
-    // Exactly the listed files, each unchanged.
-    let mut seen = 0usize;
-    let mut stack = vec![old.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)?.flatten() {
-            let p = e.path();
-            let meta = std::fs::symlink_metadata(&p)?;
-            if meta.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p
-                .strip_prefix(old)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if rel == CHECKSUM {
-                continue;
-            }
-            let Some(f) = files.get(&rel) else {
-                return Ok(None);
-            };
-            if !meta.is_file()
-                || extract::is_executable(&meta) != f.executable
-                || sha256_file(&p)? != f.sha256
-            {
-                return Ok(None);
-            }
-            seen += 1;
+    Ok(if p.stub { stub_files(&files)? } else { files })
+}
+
+/// Reuse `old` (the crate's directory in the current tree) for `dest` when it holds exactly
+/// what vendoring `p` from its (lock-checked) source would write — every file's content and
+/// mode, and cargo's checksum file — so neither the manifest nor the checksum file in the tree
+/// has to be trusted. The files are hard-linked (copied where links are not possible). `None`
+/// when anything differs or cannot be read: the crate is then vendored afresh.
+fn reuse(old: &Path, p: &Planned, dest: &Path) -> Result<Option<BTreeMap<String, FileEntry>>> {
+    let files = expected_files(p)?;
+    let check = || -> Option<()> {
+        let sums = std::fs::read_to_string(old.join(CHECKSUM)).ok()?;
+        if sums != tree::cargo_checksum_json(&files, p.checksum.as_deref()) {
+            return None;
         }
-    }
-    if seen != files.len() {
+        let mut seen = 0usize;
+        let mut stack = vec![old.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).ok()?.flatten() {
+                let path = e.path();
+                let meta = std::fs::symlink_metadata(&path).ok()?;
+                if meta.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(old).ok()?.to_str()?.replace('\\', "/");
+                if rel == CHECKSUM {
+                    continue;
+                }
+                let want = files.get(&rel)?;
+                if !meta.is_file()
+                    || !extract::has_vendored_mode(&meta, want.executable)
+                    || sha256_file(&path).ok()? != want.sha256
+                {
+                    return None;
+                }
+                seen += 1;
+            }
+        }
+        (seen == files.len()).then_some(())
+    };
+    if check().is_none() {
         return Ok(None);
     }
     for rel in files
@@ -454,10 +481,10 @@ fn config_text(dir_shown: &str, sources: &BTreeSet<String>) -> String {
         .join("\n")
 }
 
-/// Merge the `[source.*]` tables of `config` into the cargo configuration at `path` (created if
-/// missing), keeping every other key, comment and the layout; returns whether it changed. An
-/// existing file that is not valid TOML is an input error and is left alone.
-fn merge_config(path: &Path, config: &str) -> Result<bool> {
+/// The cargo configuration at `path` (empty if missing) with the `[source.*]` tables of
+/// `config` merged in, keeping every other key, comment and the layout. An existing file that
+/// is not valid TOML, or whose `source` entries are not tables, is an input error.
+fn merge_config(path: &Path, config: &str) -> Result<String> {
     let current = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -470,27 +497,25 @@ fn merge_config(path: &Path, config: &str) -> Result<bool> {
         .parse()
         .map_err(|e| anyhow!("internal: the generated configuration is not TOML: {e}"))?;
     let Some(src) = ours.get("source").and_then(|s| s.as_table()) else {
-        return Ok(false);
+        return Ok(current);
     };
     if !doc.contains_key("source") {
         let mut t = toml_edit::Table::new();
         t.set_implicit(true);
         doc.insert("source", toml_edit::Item::Table(t));
     }
-    let Some(dst) = doc.get_mut("source").and_then(|s| s.as_table_mut()) else {
-        return Err(
-            crate::error::InputError::at(path, None, None, "`source` is not a table").into(),
-        );
+    let Some(dst) = doc.get_mut("source").and_then(|s| s.as_table_like_mut()) else {
+        return Err(InputError::at(path, None, None, "`source` is not a table").into());
     };
     for (name, table) in src.iter() {
         let Some(table) = table.as_table() else {
             continue;
         };
-        let entry = dst
-            .entry(name)
-            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        let Some(entry) = entry.as_table_mut() else {
-            return Err(crate::error::InputError::at(
+        if dst.get(name).is_none() {
+            dst.insert(name, toml_edit::Item::Table(toml_edit::Table::new()));
+        }
+        let Some(entry) = dst.get_mut(name).and_then(|e| e.as_table_like_mut()) else {
+            return Err(InputError::at(
                 path,
                 None,
                 None,
@@ -520,18 +545,108 @@ fn merge_config(path: &Path, config: &str) -> Result<bool> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    crate::fsx::write_if_changed(path, doc.to_string().as_bytes())
+    Ok(doc.to_string())
 }
 
-/// Put back a tree left by a run killed between the two renames of the swap.
+/// Copy a file, directory or link (not followed) from `from` to `to`.
+fn copy_entry(from: &Path, to: &Path, depth: usize) -> Result<()> {
+    if depth > 64 {
+        bail!("{}: directory nesting too deep", from.display());
+    }
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from)?;
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, to)?;
+        #[cfg(not(unix))]
+        let _ = target;
+    } else if meta.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)?.flatten() {
+            copy_entry(&e.path(), &to.join(e.file_name()), depth + 1)?;
+        }
+    } else if meta.is_file() {
+        std::fs::copy(from, to)?;
+    }
+    Ok(())
+}
+
+/// Refuse a destination that is not a vendor directory: a symlink, a file, the workspace or an
+/// ancestor of it, a workspace or path package, or an existing directory holding anything but
+/// vendored crates — replacing it would delete someone's work.
+fn check_destination(dir: &Path, ws: &Workspace) -> Result<()> {
+    let refuse = |why: &str| -> anyhow::Error {
+        InputError::at(dir, None, None, format!("refusing to vendor here: {why}")).into()
+    };
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(()); // nothing there yet
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link (give the real directory)"));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory"));
+    }
+    let canon = std::fs::canonicalize(dir)?;
+    let root = std::fs::canonicalize(&ws.root)?;
+    if root.starts_with(&canon) {
+        return Err(refuse("it contains the workspace"));
+    }
+    for m in ws.manifests() {
+        if let Some(pkg) = m.path.parent().and_then(|p| std::fs::canonicalize(p).ok())
+            && pkg.starts_with(&canon)
+        {
+            return Err(refuse("it contains a workspace package"));
+        }
+    }
+    if !is_vendor_tree(&canon) {
+        return Err(refuse(
+            "it exists and holds files that are not vendored crates (remove it or pick another directory)",
+        ));
+    }
+    Ok(())
+}
+
+/// Empty, ours (has the manifest), or cargo vendor's (every non-dot entry is a directory with a
+/// `.cargo-checksum.json`).
+fn is_vendor_tree(dir: &Path) -> bool {
+    if dir.join(MANIFEST).is_file() {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().all(|e| {
+        let name = e.file_name();
+        name.to_string_lossy().starts_with('.') || e.path().join(CHECKSUM).is_file()
+    })
+}
+
+/// Put back a tree left by a run killed between the two renames of the swap, and remove
+/// staging directories of runs killed earlier.
 fn recover(dir: &Path) -> Result<bool> {
+    if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+        && let Ok(entries) = std::fs::read_dir(parent)
+    {
+        let prefix = format!(".{name}.slsa-staging-");
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let old = sibling(dir, "slsa-old");
-    if !dir.exists() && old.is_dir() {
+    let old_exists = std::fs::symlink_metadata(&old).is_ok();
+    if std::fs::symlink_metadata(dir).is_err() && old_exists {
         std::fs::rename(&old, dir).with_context(|| format!("restoring {}", dir.display()))?;
         return Ok(true);
     }
-    if dir.exists() && old.is_dir() {
-        std::fs::remove_dir_all(&old)?;
+    if old_exists {
+        if old.is_dir() {
+            std::fs::remove_dir_all(&old)?;
+        } else {
+            std::fs::remove_file(&old)?;
+        }
     }
     Ok(false)
 }
@@ -567,6 +682,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         return Ok(Output::Report(verify(&dir, lock)?));
     }
 
+    check_destination(&dir, &ws)?;
     let mut report = Report::new("vendor", VendorCode::rules());
     if recover(&dir)? {
         report.notes.push(format!(
@@ -636,13 +752,14 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
             .iter()
             .map(|t| crate::workspace::graph::platform(t))
             .collect::<Result<Vec<_>>>()?;
-        let set = crate::workspace::graph::reachable(
+        let ids = crate::workspace::graph::reachable_with_host(
             graph,
             &platforms,
             crate::workspace::graph::Kinds::ALL,
-        );
+        )?;
         Some(
-            set.packages(guppy::graph::DependencyDirection::Forward)
+            ids.into_iter()
+                .filter_map(|id| graph.metadata(id).ok())
                 .filter_map(|p| match p.source() {
                     PackageSource::External(s) => {
                         Some((p.name().to_string(), p.version().to_string(), s.to_string()))
@@ -773,38 +890,47 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         bail!("vendoring stopped before every crate was written");
     }
     drop(bar);
-    // Dot-files cargo vendor keeps in an existing DIR (it never deletes them) survive too.
+    // Dot entries cargo vendor keeps in an existing DIR (it never deletes them) survive too,
+    // copied as they are (links stay links).
     if dir.is_dir() {
         for e in std::fs::read_dir(&dir)?.flatten() {
             let name = e.file_name();
             let n = name.to_string_lossy();
-            if n.starts_with('.') && n != MANIFEST && e.path().is_file() {
-                std::fs::copy(e.path(), staging.path().join(&name))?;
+            if n.starts_with('.') && n != MANIFEST {
+                copy_entry(&e.path(), &staging.path().join(&name), 0)?;
             }
         }
     }
     std::fs::write(staging.path().join(MANIFEST), manifest.to_json())?;
 
-    // Swap: DIR → DIR.slsa-old, staging → DIR, drop the old tree.
-    let staged = staging.keep();
+    // The configuration is prepared (and a bad existing config refused) before the swap.
+    let shown = dir_arg.to_string_lossy().replace('\\', "/");
+    let config = config_text(&shown, &sources);
+    let config_path = ws.root.join(".cargo").join("config.toml");
+    let merged = if args.write_config {
+        Some(merge_config(&config_path, &config)?)
+    } else {
+        None
+    };
+
+    // Swap: DIR → DIR.slsa-old, staging → DIR, drop the old tree. The staging directory stays
+    // owned by its guard until the rename succeeds, so any failure removes it.
     let old = sibling(&dir, "slsa-old");
     let had_old = dir.exists();
     if had_old {
         std::fs::rename(&dir, &old).with_context(|| format!("moving {} aside", dir.display()))?;
     }
-    if let Err(e) = std::fs::rename(&staged, &dir) {
+    if let Err(e) = std::fs::rename(staging.path(), &dir) {
         if had_old {
             let _ = std::fs::rename(&old, &dir);
         }
-        let _ = std::fs::remove_dir_all(&staged);
         return Err(e).with_context(|| format!("moving the new tree to {}", dir.display()));
     }
+    // The staged path no longer exists; the guard's cleanup finds nothing to remove.
+    drop(staging);
     if had_old {
         std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     }
-
-    let shown = dir_arg.to_string_lossy().replace('\\', "/");
-    let config = config_text(&shown, &sources);
     report.changes.push(Change {
         file: dir.clone(),
         description: format!(
@@ -822,11 +948,10 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     );
     report.summary.insert("directory".into(), json!(dir));
     report.summary.insert("config".into(), json!(config));
-    if args.write_config {
-        let path = ws.root.join(".cargo").join("config.toml");
-        if merge_config(&path, &config)? {
+    if let Some(text) = merged {
+        if crate::fsx::write_if_changed(&config_path, text.as_bytes())? {
             report.changes.push(Change {
-                file: path,
+                file: config_path,
                 description: "source replacement for the vendored crates".into(),
             });
         }
@@ -839,6 +964,22 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
 fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
     let mut report = Report::new("vendor", VendorCode::rules());
     let manifest_path = dir.join(MANIFEST);
+    if std::fs::symlink_metadata(dir).is_err()
+        && std::fs::symlink_metadata(sibling(dir, "slsa-old")).is_ok()
+    {
+        report.findings.push(
+            Finding::new(
+                VendorCode::Stale.rule(),
+                format!(
+                    "{} is missing: a vendor run was interrupted during its swap",
+                    dir.display()
+                ),
+            )
+            .at(dir, None, None)
+            .with_fix("run `cargo slsa vendor`, which restores or replaces it"),
+        );
+        return Ok(report);
+    }
     let manifest: Manifest = match std::fs::read_to_string(&manifest_path) {
         Ok(s) => serde_json::from_str(&s).map_err(|e| {
             InputError::at(
@@ -911,6 +1052,32 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                 )
                 .at(&dir.join(d), None, None)
                 .with_fix("run `cargo slsa vendor` to drop it"),
+            );
+        }
+    }
+    // Crate directories the manifest does not know: cargo would load them too.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut extra: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                !n.starts_with('.') && !manifest.crates.contains_key(n.as_ref())
+            })
+            .map(|e| e.path())
+            .collect();
+        extra.sort();
+        for p in extra {
+            report.findings.push(
+                Finding::new(
+                    VendorCode::Added.rule(),
+                    format!(
+                        "{} was not vendored (cargo would load any crate in it)",
+                        p.display()
+                    ),
+                )
+                .at(&p, None, None)
+                .with_fix("remove it, or re-vendor"),
             );
         }
     }
@@ -1017,8 +1184,8 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                         } else {
                             String::new()
                         };
-                        let exec = extract::is_executable(&meta);
-                        if &got != want || (cfg!(unix) && exec != r.executables.contains(&rel)) {
+                        let exec = r.executables.contains(&rel);
+                        if &got != want || !extract::has_vendored_mode(&meta, exec) {
                             report.findings.push(
                                 Finding::new(
                                     VendorCode::Modified.rule(),

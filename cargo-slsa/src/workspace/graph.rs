@@ -58,6 +58,37 @@ pub fn reachable<'g>(
         .resolve_with_fn(|_, link| follow.follows(link))
 }
 
+/// [`reachable`] for building on `platforms` from some host: adds everything that runs on the
+/// host — build-dependencies, proc-macros, and their own dependencies on any platform (the host
+/// is not known here), since a cross build needs them too.
+pub fn reachable_with_host<'g>(
+    graph: &'g PackageGraph,
+    platforms: &[Platform],
+    kinds: Kinds,
+) -> Result<std::collections::BTreeSet<&'g PackageId>> {
+    let target = reachable(graph, platforms, kinds);
+    let mut out: std::collections::BTreeSet<&PackageId> =
+        target.package_ids(DependencyDirection::Forward).collect();
+    let mut host_roots = Vec::new();
+    for p in target.packages(DependencyDirection::Forward) {
+        if p.is_proc_macro() {
+            host_roots.push(p.id());
+        }
+        for link in p.direct_links() {
+            if link.build().is_present() {
+                host_roots.push(link.to().id());
+            }
+        }
+    }
+    if !host_roots.is_empty() {
+        let host = graph
+            .query_forward(host_roots)?
+            .resolve_with_fn(|_, link| link.normal().is_present() || link.build().is_present());
+        out.extend(host.package_ids(DependencyDirection::Forward));
+    }
+    Ok(out)
+}
+
 /// Like [`reachable`], from the given packages instead of every workspace member.
 pub fn reachable_from<'g>(
     graph: &'g PackageGraph,

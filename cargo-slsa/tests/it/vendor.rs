@@ -214,7 +214,10 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
     // (Unsafe archive entries are covered by the extractor's unit tests: cargo itself refuses
     // to unpack such crates, so they never get this far through cargo.)
     let f = fixture();
-    f.project.write("vendor/keep/file.txt", "old tree\n");
+    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    // Make dup 2.0.0 be re-extracted: its kept copy no longer matches.
+    f.project.write("vendor/dup/src/lib.rs", "// changed\n");
+    let old_tree = snapshot(&f.project.join("vendor"));
     let cache = f.env.cargo_home().path().join("registry").join("cache");
     let crate_file = std::fs::read_dir(&cache)
         .expect("cache")
@@ -225,7 +228,11 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
     std::fs::write(&crate_file, b"tampered").expect("tamper");
     let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
     assert!(out.stderr.contains("sha256 differs"), "{}", out.stderr);
-    assert_eq!(f.project.read("vendor/keep/file.txt"), "old tree\n");
+    assert_eq!(
+        snapshot(&f.project.join("vendor")),
+        old_tree,
+        "the old tree stays as it was"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(f.project.path())
         .expect("dir")
         .flatten()
@@ -248,6 +255,10 @@ fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     assert_eq!(first["summary"]["reused"], 0);
     let total = first["summary"]["crates"].as_u64().expect("crates");
 
+    // Dot entries in the vendor directory (a nested repository, a note) survive re-vendoring.
+    f.project
+        .write("vendor/.git/HEAD", "ref: refs/heads/main\n");
+    f.project.write("vendor/.keep", "");
     // Nothing changed: everything is reused, and the tree is byte-identical.
     let before = snapshot(&f.project.join("vendor"));
     let again = json(
@@ -290,6 +301,14 @@ fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     let theirs = snapshot(&f.project.join("theirs"));
     let mut ours = snapshot(&f.project.join("vendor"));
     ours.remove(Path::new(".slsa-vendor.json"));
+    assert!(
+        ours.remove(Path::new(".git/HEAD")).is_some(),
+        "dot entries are kept"
+    );
+    assert!(
+        ours.remove(Path::new(".keep")).is_some(),
+        "dot entries are kept"
+    );
     for (path, theirs_entry) in &theirs {
         if path.starts_with("gitdep") {
             continue;
@@ -418,4 +437,121 @@ fn write_config_merges_into_the_cargo_config_keeping_the_rest() {
     .assert_code(2);
     assert!(out.stderr.contains(".cargo/config.toml"), "{}", out.stderr);
     assert_eq!(f.project.read(".cargo/config.toml"), "[build\n");
+}
+
+#[test]
+fn destinations_that_are_not_vendor_trees_are_refused() {
+    let f = fixture();
+    let before = snapshot(f.project.path());
+    for dir in ["src", ".", f.project.path().to_str().expect("utf-8")] {
+        let out = slsa(&f.env, f.project.path(), &["vendor", "--offline", dir]).assert_code(2);
+        assert!(
+            out.stderr.contains("refusing to vendor here"),
+            "{dir}: {}",
+            out.stderr
+        );
+    }
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(f.project.join("real")).expect("dir");
+        std::os::unix::fs::symlink(f.project.join("real"), f.project.join("linked")).expect("link");
+        let out = slsa(&f.env, f.project.path(), &["vendor", "--offline", "linked"]).assert_code(2);
+        assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+        std::fs::remove_file(f.project.join("linked")).expect("unlink");
+        std::fs::remove_dir(f.project.join("real")).expect("rmdir");
+    }
+    assert_eq!(snapshot(f.project.path()), before, "nothing was touched");
+}
+
+#[test]
+fn verify_does_not_trust_files_inside_the_tree_and_reuse_does_not_either() {
+    let f = fixture();
+    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    // A crate directory nobody vendored: cargo would load it.
+    f.project.write(
+        "vendor/evil/Cargo.toml",
+        "[package]\nname = \"evil\"\nversion = \"1.0.0\"\n",
+    );
+    f.project.write(
+        "vendor/evil/.cargo-checksum.json",
+        "{\"files\":{},\"package\":null}",
+    );
+    let report = verify_json(&f, 1);
+    assert_eq!(codes(&report), ["vendor-added"], "{report:#}");
+    std::fs::remove_dir_all(f.project.join("vendor/evil")).expect("rm");
+    // A mode change is tampering too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let p = f.project.join("vendor/dup/src/lib.rs");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        assert_eq!(codes(&verify_json(&f, 1)), ["vendor-modified"]);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    // Rewrite a file, its checksum entry and the manifest consistently: --verify is fooled by
+    // design (the manifest is the reviewed record), but re-vendoring checks kept crates against
+    // their lock-checked source and rewrites this one.
+    f.project.write("vendor/tool/README.md", "evil\n");
+    let sums = f.project.read("vendor/tool/.cargo-checksum.json");
+    let evil_hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"evil\n"))
+    };
+    let readme_hash = sums
+        .split("\"README.md\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("README listed")
+        .to_string();
+    f.project.write(
+        "vendor/tool/.cargo-checksum.json",
+        sums.replace(&readme_hash, &evil_hash),
+    );
+    let out = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    let total = out["summary"]["crates"].as_u64().expect("crates");
+    assert_eq!(out["summary"]["reused"], total - 1, "{out:#}");
+    assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
+}
+
+#[test]
+fn host_side_dependencies_are_kept_when_filtering_for_another_target() {
+    let env = Env::new();
+    let r = env.registry();
+    r.publish(CrateBuilder::new("unixdep", "0.1.0").file("src/big.rs", "// code\n"));
+    r.publish(CrateBuilder::new("hosty", "0.1.0").target_dep("cfg(unix)", "unixdep", "0.1"));
+    let manifest =
+        slsa_tests::basic_manifest("app", &[]) + "\n[build-dependencies]\nhosty = \"0.1\"\n";
+    let project = Project::new()
+        .file("Cargo.toml", manifest)
+        .file("src/lib.rs", "")
+        .build();
+    for step in ["generate-lockfile", "fetch"] {
+        let mut c = env.cargo(project.path());
+        c.arg(step);
+        run(c).assert_success();
+    }
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &[
+                "vendor",
+                "--offline",
+                "--platform",
+                "wasm32-unknown-unknown",
+                "--format",
+                "json",
+            ],
+        )
+        .assert_success(),
+    );
+    assert_eq!(report["summary"]["stubs"], 0, "{report:#}");
+    assert!(project.exists("vendor/unixdep/src/big.rs"));
 }
