@@ -1,7 +1,7 @@
 //! `cargo slsa check`: one report and one exit code over pin, audit and harden; SARIF rules of
 //! every part; skipping parts; a part that cannot run fails the gate with exit 2.
 
-use slsa_tests::{Advisory, AdvisoryDb, CrateBuilder, Env, Project, basic_manifest, run};
+use slsa_tests::{Advisory, AdvisoryDb, CrateBuilder, Env, Project, basic_manifest};
 
 use crate::{codes, json, slsa, tree};
 
@@ -18,11 +18,7 @@ fn fixture() -> (Env, Project, AdvisoryDb) {
             "name: ci\non: pull_request\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n      - run: cargo test --locked\n",
         )
         .build();
-    for step in ["generate-lockfile", "fetch"] {
-        let mut c = env.cargo(project.path());
-        c.arg(step);
-        run(c).assert_success();
-    }
+    crate::lock_and_fetch(&env, &project);
     let db = AdvisoryDb::new(&[Advisory::new("RUSTSEC-2024-9001", "vulny").patched(">= 2.0.0")]);
     (env, project, db)
 }

@@ -55,6 +55,15 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// `cargo generate-lockfile` then `cargo fetch` in `project`, so commands can run `--offline`.
+pub fn lock_and_fetch(env: &Env, project: &slsa_tests::Project) {
+    for step in ["generate-lockfile", "fetch"] {
+        let mut c = env.cargo(project.path());
+        c.arg(step);
+        run(c).assert_success();
+    }
+}
+
 /// Parse stdout as the JSON report.
 pub fn json(out: &RunOutput) -> serde_json::Value {
     serde_json::from_str(&out.stdout)

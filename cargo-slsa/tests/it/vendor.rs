@@ -48,11 +48,7 @@ fn fixture() -> Fixture {
         .file("Cargo.toml", manifest)
         .file("src/lib.rs", "pub fn f() { gitdep::g(); }\n")
         .build();
-    for step in ["generate-lockfile", "fetch"] {
-        let mut c = env.cargo(project.path());
-        c.arg(step);
-        run(c).assert_success();
-    }
+    crate::lock_and_fetch(&env, &project);
     Fixture {
         env,
         project,
@@ -336,11 +332,7 @@ fn platform_filtering_stubs_what_the_target_cannot_build_and_the_build_still_wor
         )
         .file("src/lib.rs", "")
         .build();
-    for step in ["generate-lockfile", "fetch"] {
-        let mut c = env.cargo(project.path());
-        c.arg(step);
-        run(c).assert_success();
-    }
+    crate::lock_and_fetch(&env, &project);
     let out = slsa(
         &env,
         project.path(),
@@ -532,11 +524,7 @@ fn host_side_dependencies_are_kept_when_filtering_for_another_target() {
         .file("Cargo.toml", manifest)
         .file("src/lib.rs", "")
         .build();
-    for step in ["generate-lockfile", "fetch"] {
-        let mut c = env.cargo(project.path());
-        c.arg(step);
-        run(c).assert_success();
-    }
+    crate::lock_and_fetch(&env, &project);
     let report = json(
         &slsa(
             &env,
