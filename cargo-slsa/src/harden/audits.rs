@@ -233,15 +233,9 @@ fn head_checkouts(input: &Input) -> Vec<usize> {
             let head = ["pull_request.head", "github.head_ref"]
                 .iter()
                 .any(|p| r.contains(p));
-            head.then(|| input.line(&ypath_with(&s.at("with"), "ref")))
+            head.then(|| input.line(&walk::with_key(&s.at("with"), "ref")))
         })
         .collect()
-}
-
-pub(crate) fn ypath_with(base: &[Seg], key: &str) -> Vec<Seg> {
-    let mut r = base.to_vec();
-    r.push(Seg::from(key));
-    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,7 +411,7 @@ fn unlocked_cargo(command: &str) -> Option<String> {
 pub fn hardcoded_credentials(input: &Input) -> Vec<Hit> {
     let mut maps: Vec<Vec<Seg>> = vec![ypath!["env"]];
     for j in walk::jobs(input) {
-        maps.push(ypath_with(&j.route, "env"));
+        maps.push(walk::with_key(&j.route, "env"));
         maps.push([j.route.clone(), ypath!["container", "credentials"]].concat());
         if let Some(services) = j.value.get("services").and_then(Value::as_mapping) {
             for k in services.keys().filter_map(Value::as_str) {
@@ -442,7 +436,7 @@ pub fn hardcoded_credentials(input: &Input) -> Vec<Hit> {
             let Some(what) = credential_kind(key, &value) else {
                 continue;
             };
-            let line = input.key_line(&ypath_with(&route, key));
+            let line = input.key_line(&walk::with_key(&route, key));
             if seen.insert((line, key.to_string())) {
                 let mut hit = Hit::new(
                     HardenCode::HardcodedCredentials,

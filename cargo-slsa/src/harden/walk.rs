@@ -34,10 +34,15 @@ impl<'a> StepRef<'a> {
 
     /// Route of a field of this step.
     pub fn at(&self, key: &str) -> Vec<Seg> {
-        let mut r = self.route.clone();
-        r.push(Seg::from(key));
-        r
+        with_key(&self.route, key)
     }
+}
+
+/// `base` extended by one key.
+pub fn with_key(base: &[Seg], key: &str) -> Vec<Seg> {
+    let mut r = base.to_vec();
+    r.push(Seg::from(key));
+    r
 }
 
 /// A scalar as text.

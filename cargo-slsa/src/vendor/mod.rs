@@ -346,6 +346,38 @@ fn stub_out(
     Ok(stub)
 }
 
+/// Every non-directory entry under a vendored crate's directory except its checksum file, as
+/// (`/`-separated relative path, path, metadata with links not followed) — the one walk both
+/// `--verify` and re-vendoring make. Bounded in directories visited.
+fn crate_entries(dir: &Path) -> Result<Vec<(String, PathBuf, std::fs::Metadata)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut visited = 0usize;
+    while let Some(cur) = stack.pop() {
+        visited += 1;
+        if visited > 1_000_000 {
+            bail!("{}: too many directories", dir.display());
+        }
+        for e in std::fs::read_dir(&cur)?.flatten() {
+            let path = e.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel != CHECKSUM {
+                out.push((rel, path, meta));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What vendoring `p` from its source yields (hashes only, nothing written).
 fn expected_files(p: &Planned) -> Result<BTreeMap<String, FileEntry>> {
     let files = if p.git {
@@ -374,31 +406,17 @@ fn reuse(old: &Path, p: &Planned, dest: &Path) -> Result<Option<BTreeMap<String,
         if sums != tree::cargo_checksum_json(&files, p.checksum.as_deref()) {
             return None;
         }
-        let mut seen = 0usize;
-        let mut stack = vec![old.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).ok()?.flatten() {
-                let path = e.path();
-                let meta = std::fs::symlink_metadata(&path).ok()?;
-                if meta.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let rel = path.strip_prefix(old).ok()?.to_str()?.replace('\\', "/");
-                if rel == CHECKSUM {
-                    continue;
-                }
-                let want = files.get(&rel)?;
-                if !meta.is_file()
-                    || !extract::has_vendored_mode(&meta, want.executable)
-                    || sha256_file(&path).ok()? != want.sha256
-                {
-                    return None;
-                }
-                seen += 1;
+        let entries = crate_entries(old).ok()?;
+        for (rel, path, meta) in &entries {
+            let want = files.get(rel)?;
+            if !meta.is_file()
+                || !extract::has_vendored_mode(meta, want.executable)
+                || sha256_file(path).ok()? != want.sha256
+            {
+                return None;
             }
         }
-        (seen == files.len()).then_some(())
+        (entries.len() == files.len()).then_some(())
     };
     if check().is_none() {
         return Ok(None);
@@ -1146,57 +1164,33 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
             );
         }
         let mut on_disk = BTreeSet::new();
-        let mut stack = vec![crate_dir.clone()];
-        let mut guard = 0usize;
-        while let Some(cur) = stack.pop() {
-            guard += 1;
-            if guard > 1_000_000 {
-                bail!("{}: too many directories", crate_dir.display());
-            }
-            for e in std::fs::read_dir(&cur)?.flatten() {
-                let p = e.path();
-                let meta = std::fs::symlink_metadata(&p)?;
-                if meta.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let rel = p
-                    .strip_prefix(&crate_dir)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if rel == CHECKSUM {
-                    continue;
-                }
-                on_disk.insert(rel.clone());
-                match listed.get(&rel) {
-                    None => report.findings.push(
-                        Finding::new(
-                            VendorCode::Added.rule(),
-                            format!("{d}/{rel} was not vendored"),
-                        )
-                        .at(&p, None, None)
-                        .with_fix("remove it, or re-vendor"),
-                    ),
-                    Some(want) => {
-                        let got = if meta.is_file() {
-                            sha256_file(&p)?
-                        } else {
-                            String::new()
-                        };
-                        let exec = r.executables.contains(&rel);
-                        if &got != want || !extract::has_vendored_mode(&meta, exec) {
-                            report.findings.push(
-                                Finding::new(
-                                    VendorCode::Modified.rule(),
-                                    format!("{d}/{rel} differs from what was vendored"),
-                                )
-                                .at(&p, None, None)
-                                .with_fix(
-                                    "re-vendor (`cargo slsa vendor`) and review the difference",
-                                ),
-                            );
-                        }
+        for (rel, p, meta) in crate_entries(&crate_dir)? {
+            on_disk.insert(rel.clone());
+            match listed.get(&rel) {
+                None => report.findings.push(
+                    Finding::new(
+                        VendorCode::Added.rule(),
+                        format!("{d}/{rel} was not vendored"),
+                    )
+                    .at(&p, None, None)
+                    .with_fix("remove it, or re-vendor"),
+                ),
+                Some(want) => {
+                    let got = if meta.is_file() {
+                        sha256_file(&p)?
+                    } else {
+                        String::new()
+                    };
+                    let exec = r.executables.contains(&rel);
+                    if &got != want || !extract::has_vendored_mode(&meta, exec) {
+                        report.findings.push(
+                            Finding::new(
+                                VendorCode::Modified.rule(),
+                                format!("{d}/{rel} differs from what was vendored"),
+                            )
+                            .at(&p, None, None)
+                            .with_fix("re-vendor (`cargo slsa vendor`) and review the difference"),
+                        );
                     }
                 }
             }
