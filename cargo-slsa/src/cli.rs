@@ -129,6 +129,35 @@ pub enum Command {
     /// .cargo/config.toml. With --verify it changes nothing and reports files modified, added or
     /// missing, checksums that differ from Cargo.lock, and crates that do not match the lock.
     Vendor(VendorArgs),
+
+    /// Build release binaries reproducibly and write signed SLSA v1 provenance for them.
+    ///
+    /// Builds with `cargo build --locked --release` (or the packages, binaries, target and
+    /// features given) under reproducibility settings: path prefixes of the workspace, the
+    /// target dir, CARGO_HOME and the toolchain remapped; SOURCE_DATE_EPOCH from the commit
+    /// time; CARGO_INCREMENTAL=0, TZ=UTC, LC_ALL=C. With --artifact it attests files built
+    /// elsewhere instead, recorded as such. The in-toto statement names every artifact with its
+    /// sha256 and records the source commit, the toolchain, the build parameters and every
+    /// Cargo.lock package. Writes NAME.intoto.jsonl (DSSE envelopes, one per line) and
+    /// NAME.sigstore.json (Sigstore bundle v0.3) to --output. The signing key comes from --key
+    /// FILE or the SLSA_SIGNING_KEY environment variable, never the command line.
+    Attest(AttestArgs),
+
+    /// Verify artifacts against their attestation before deploying them.
+    ///
+    /// Checks the signature over the DSSE pre-authentication encoding with exactly the trusted
+    /// key (--key) or a certificate matching the keyless policy, then — on the verified bytes
+    /// only — the payload type, the statement type, the predicate type, that every ARTIFACT's
+    /// sha256 is a subject, and the builder, source and ref when asked. Exit 1 with the reason
+    /// when any check fails.
+    Verify(VerifyArgs),
+
+    /// Write a new ECDSA P-256 signing key pair for `attest --key` and `verify --key`.
+    ///
+    /// PREFIX.key is the PKCS#8 PEM private key (mode 0600); PREFIX.pub the public key
+    /// (SubjectPublicKeyInfo PEM). Existing files are not overwritten unless --force. Store the
+    /// private key as a CI secret (SLSA_SIGNING_KEY) and publish the public key.
+    Keygen(KeygenArgs),
 }
 
 /// Flags of `cargo slsa pin`.
@@ -309,4 +338,154 @@ pub struct VendorArgs {
     /// become stubs (their Cargo.toml and an empty lib) so cargo still resolves offline.
     #[arg(long, value_name = "TRIPLE")]
     pub platform: Vec<String>,
+}
+
+/// Flags of `cargo slsa attest`.
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// Attest this prebuilt file instead of building (repeatable); recorded as prebuilt.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["package", "bin", "target", "features", "all_features", "no_default_features", "reproducible"])]
+    pub artifact: Vec<PathBuf>,
+
+    /// Build this package (default: the workspace's default members).
+    #[arg(short, long, value_name = "NAME")]
+    pub package: Option<String>,
+
+    /// Build only this binary (repeatable; default: every binary of the selected packages).
+    #[arg(long, value_name = "NAME")]
+    pub bin: Vec<String>,
+
+    /// Build for this target triple (artifacts land in target/TRIPLE/release/).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+
+    /// Features to enable (comma-separated or repeated).
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    pub features: Vec<String>,
+
+    /// Enable every feature.
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Do not enable the default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+
+    /// Also rebuild from a clean copy of the source at another path with another target dir,
+    /// and fail (exit 1, nothing written) if any artifact's sha256 differs. The result is
+    /// recorded in the provenance's byproducts.
+    #[arg(long)]
+    pub reproducible: bool,
+
+    /// Sign with this ECDSA P-256 PKCS#8 PEM private key (default: the SLSA_SIGNING_KEY
+    /// environment variable).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["keyless", "unsigned"])]
+    pub key: Option<PathBuf>,
+
+    /// Sign keylessly with Sigstore: an OIDC identity token (GitHub Actions' with audience
+    /// `sigstore`, or SIGSTORE_ID_TOKEN) buys a short-lived Fulcio certificate and the
+    /// signature is logged in Rekor. Needs `permissions: id-token: write`.
+    #[arg(long, conflicts_with = "unsigned")]
+    pub keyless: bool,
+
+    /// Write the unsigned in-toto statement (NAME.statement.json) for another signer.
+    #[arg(long)]
+    pub unsigned: bool,
+
+    /// Also attest a CycloneDX SBOM of the same build for the same subjects (a second envelope
+    /// in NAME.intoto.jsonl and NAME.sbom.sigstore.json).
+    #[arg(long)]
+    pub sbom: bool,
+
+    /// Directory to write the attestation files to (default: target/slsa in the workspace).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Base name of the attestation files (default: the package, the single binary, or the
+    /// workspace directory's name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Fulcio URL for --keyless (default: the Sigstore public-good instance).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub fulcio_url: Option<String>,
+
+    /// Rekor URL for --keyless (default: the Sigstore public-good instance).
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub rekor_url: Option<String>,
+}
+
+/// Flags of `cargo slsa verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The files to verify (binaries, Lambda zips…); each sha256 must be a subject.
+    #[arg(value_name = "ARTIFACT", required = true)]
+    pub artifacts: Vec<PathBuf>,
+
+    /// The attestation: NAME.intoto.jsonl (DSSE envelopes) or NAME.sigstore.json (bundle).
+    #[arg(long, value_name = "FILE")]
+    pub attestation: PathBuf,
+
+    /// Trust exactly this public key (SubjectPublicKeyInfo PEM, e.g. from `cargo slsa keygen`).
+    #[arg(long, value_name = "PUB.pem", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp"])]
+    pub key: Option<PathBuf>,
+
+    /// Keyless: the certificate's identity (SAN) must equal this, e.g.
+    /// https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/v1.0.0.
+    #[arg(long, value_name = "IDENTITY", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+
+    /// Keyless: the certificate's identity must match this regular expression (anchored).
+    #[arg(
+        long,
+        value_name = "REGEX",
+        requires = "certificate_oidc_issuer",
+        conflicts_with = "certificate_identity"
+    )]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// Keyless: the OIDC issuer recorded in the certificate, e.g.
+    /// https://token.actions.githubusercontent.com.
+    #[arg(long, value_name = "URL")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// Keyless: the Sigstore trusted root (trusted_root.json) to verify against, for offline
+    /// use or a private instance (default: the public-good root shipped with cargo-slsa).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// The provenance's source repository must be this one (`github.com/OWNER/REPO`, with or
+    /// without scheme, `git+` or `.git`).
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
+
+    /// The provenance's source ref must be this one (e.g. refs/tags/v1.0.0).
+    #[arg(long, value_name = "REF")]
+    pub source_ref: Option<String>,
+
+    /// The provenance's builder.id must be this one (without `@REF`, any ref of it matches).
+    #[arg(long, value_name = "ID")]
+    pub builder_id: Option<String>,
+
+    /// Also rebuild from the recorded commit (exported from this clone's git history) with the
+    /// recorded parameters, and require the same sha256 for every artifact.
+    #[arg(long)]
+    pub rebuild: bool,
+
+    /// An AWS Lambda function's CodeSha256 (base64 of the deployment zip's sha256, as
+    /// `aws lambda get-function` prints it): it must be one of the attested subjects.
+    #[arg(long, value_name = "B64")]
+    pub lambda_code_sha256: Option<String>,
+}
+
+/// Flags of `cargo slsa keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write PREFIX.key and PREFIX.pub.
+    #[arg(long, value_name = "PREFIX", default_value = "slsa")]
+    pub output_prefix: PathBuf,
+
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -5,7 +5,9 @@
 //! (`workspace/`), the renderers (`report/`) and the atomic writers (`fsx`). Subcommands never call
 //! each other's internals.
 
+pub mod attest;
 pub mod audit;
+pub mod build;
 pub mod check;
 pub mod cli;
 pub mod error;
@@ -14,10 +16,12 @@ pub mod github;
 pub mod harden;
 pub mod pin;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod sbom;
 pub mod timefmt;
 pub mod vendor;
+pub mod verify;
 pub mod workspace;
 
 use std::io::Write;
@@ -126,6 +130,9 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         Command::Audit(args) => audit::run(ctx, args)?,
         Command::Harden(args) => harden::run(ctx, args)?,
         Command::Check(args) => check::run(ctx, args)?,
+        Command::Attest(args) => attest::run(ctx, args)?,
+        Command::Verify(args) => verify::run(ctx, args)?,
+        Command::Keygen(args) => attest::keygen(ctx, args)?,
         Command::Vendor(args) => match vendor::run(ctx, args)? {
             vendor::Output::Config(text, _) if ctx.format == report::Format::Human => {
                 return Ok(Produced::Document(text));

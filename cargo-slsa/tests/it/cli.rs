@@ -22,6 +22,12 @@ fn help_lists_every_built_subcommand() {
     insta::assert_snapshot!("help_check", out.stdout);
     let out = slsa(&env, env.scratch(), &["vendor", "--help"]).assert_success();
     insta::assert_snapshot!("help_vendor", out.stdout);
+    let out = slsa(&env, env.scratch(), &["attest", "--help"]).assert_success();
+    insta::assert_snapshot!("help_attest", out.stdout);
+    let out = slsa(&env, env.scratch(), &["verify", "--help"]).assert_success();
+    insta::assert_snapshot!("help_verify", out.stdout);
+    let out = slsa(&env, env.scratch(), &["keygen", "--help"]).assert_success();
+    insta::assert_snapshot!("help_keygen", out.stdout);
 }
 
 #[test]

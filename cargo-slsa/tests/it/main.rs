@@ -2,6 +2,7 @@
 //! repository's top-level `tests/` directory). One integration-test binary for the whole crate,
 //! to keep link time down; add new subcommands as modules here.
 
+mod attest;
 mod audit;
 mod check;
 mod cli;

@@ -97,6 +97,8 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         cargo_slsa::audit::codes::AuditCode::rules(),
         cargo_slsa::harden::codes::HardenCode::rules(),
         cargo_slsa::vendor::codes::VendorCode::rules(),
+        cargo_slsa::attest::AttestCode::rules(),
+        cargo_slsa::verify::VerifyCode::rules(),
     ]
     .concat();
     let mut seen = std::collections::BTreeSet::new();

@@ -1,0 +1,641 @@
+//! Reproducible release builds, shared by `attest` (which builds and records) and `verify
+//! --rebuild` (which rebuilds from the record): what the build was asked for ([`BuildSpec`]),
+//! the settings that make it independent of where it ran ([`repro_env`]), the source it came
+//! from ([`Source`]), the toolchain ([`Toolchain`]), and clean copies of a tree.
+//!
+//! Reproducibility settings, all recorded in the provenance:
+//! - `--remap-path-prefix` for the workspace (→ `/slsa/src`), the target dir (→ `/slsa/target`),
+//!   `CARGO_HOME` (→ `/slsa/cargo`) and the toolchain's sysroot (→ `/slsa/rustc`), appended to
+//!   any `RUSTFLAGS` already in the environment. (Cargo ignores `build.rustflags` from config
+//!   files when `RUSTFLAGS` is set; put flags in `RUSTFLAGS` to keep them.)
+//! - `SOURCE_DATE_EPOCH` = the commit time (or the value already set),
+//! - `CARGO_INCREMENTAL=0`, `TZ=UTC`, `LC_ALL=C`, `--locked`, the release profile.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What to build.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSpec {
+    /// `-p`: the package, or every default member when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// `--bin`s; empty = every binary of the selected packages.
+    #[serde(default)]
+    pub bins: Vec<String>,
+    /// `--target` triple; `None` = the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `--features`.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// `--all-features`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_features: bool,
+    /// `--no-default-features`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_default_features: bool,
+    /// Cargo profile (always `release` today).
+    pub profile: String,
+}
+
+impl BuildSpec {
+    /// The cargo arguments after `cargo`, for `root`'s manifest and `target_dir`.
+    pub fn cargo_args(&self, manifest: &Path, target_dir: &Path) -> Vec<String> {
+        let mut a = vec![
+            "build".to_string(),
+            "--locked".into(),
+            "--profile".into(),
+            self.profile.clone(),
+            "--message-format=json-render-diagnostics".into(),
+            "--manifest-path".into(),
+            manifest.display().to_string(),
+            "--target-dir".into(),
+            target_dir.display().to_string(),
+        ];
+        if let Some(p) = &self.package {
+            a.extend(["-p".into(), p.clone()]);
+        }
+        for b in &self.bins {
+            a.extend(["--bin".into(), b.clone()]);
+        }
+        if let Some(t) = &self.target {
+            a.extend(["--target".into(), t.clone()]);
+        }
+        if !self.features.is_empty() {
+            a.extend(["--features".into(), self.features.join(",")]);
+        }
+        if self.all_features {
+            a.push("--all-features".into());
+        }
+        if self.no_default_features {
+            a.push("--no-default-features".into());
+        }
+        a
+    }
+
+    /// The command a user would type to get the same build (recorded as `command`).
+    pub fn display_command(&self) -> Vec<String> {
+        let mut a = vec!["cargo".to_string(), "build".into(), "--locked".into()];
+        if self.profile == "release" {
+            a.push("--release".into());
+        } else {
+            a.extend(["--profile".into(), self.profile.clone()]);
+        }
+        if let Some(p) = &self.package {
+            a.extend(["-p".into(), p.clone()]);
+        }
+        for b in &self.bins {
+            a.extend(["--bin".into(), b.clone()]);
+        }
+        if let Some(t) = &self.target {
+            a.extend(["--target".into(), t.clone()]);
+        }
+        if !self.features.is_empty() {
+            a.extend(["--features".into(), self.features.join(",")]);
+        }
+        if self.all_features {
+            a.push("--all-features".into());
+        }
+        if self.no_default_features {
+            a.push("--no-default-features".into());
+        }
+        a
+    }
+}
+
+/// The toolchain that builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    /// `rustc -vV`, trimmed.
+    pub rustc_vv: String,
+    /// `cargo -V`, trimmed.
+    pub cargo_v: String,
+    /// `release:` from `rustc -vV`.
+    pub release: String,
+    /// `commit-hash:` from `rustc -vV`.
+    pub commit: Option<String>,
+    /// `host:` from `rustc -vV`.
+    pub host: String,
+    /// `rustc --print sysroot`.
+    pub sysroot: PathBuf,
+}
+
+fn output_of(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow!("cannot run {what}: {e}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The cargo binary: `$CARGO` or `cargo`.
+pub fn cargo_program() -> std::ffi::OsString {
+    std::env::var_os("CARGO")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "cargo".into())
+}
+
+fn rustc_program() -> std::ffi::OsString {
+    std::env::var_os("RUSTC")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "rustc".into())
+}
+
+impl Toolchain {
+    /// Ask the toolchain in effect in `dir` (rust-toolchain.toml applies).
+    pub fn detect(dir: &Path) -> Result<Toolchain> {
+        let rustc_vv = output_of(
+            Command::new(rustc_program()).arg("-vV").current_dir(dir),
+            "`rustc -vV`",
+        )?;
+        let cargo_v = output_of(
+            Command::new(cargo_program()).arg("-V").current_dir(dir),
+            "`cargo -V`",
+        )?;
+        let sysroot = output_of(
+            Command::new(rustc_program())
+                .args(["--print", "sysroot"])
+                .current_dir(dir),
+            "`rustc --print sysroot`",
+        )?;
+        let field = |k: &str| {
+            rustc_vv
+                .lines()
+                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+        };
+        Ok(Toolchain {
+            release: field("release:").unwrap_or_default(),
+            commit: field("commit-hash:").filter(|c| c != "unknown"),
+            host: field("host:").unwrap_or_default(),
+            rustc_vv: rustc_vv.clone(),
+            cargo_v,
+            sysroot: PathBuf::from(sysroot),
+        })
+    }
+}
+
+/// Where the source came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `git+https://host/owner/repo` (or `git+file:///…` without a remote); `None` outside git.
+    pub repo: Option<String>,
+    /// The ref built (`refs/heads/main`, `refs/tags/v1.0.0`), when known.
+    pub git_ref: Option<String>,
+    /// The commit.
+    pub commit: Option<String>,
+    /// Commit time (Unix seconds).
+    pub commit_time: Option<i64>,
+    /// Tracked files differ from the commit.
+    pub dirty: bool,
+    /// The git work tree's top directory.
+    pub toplevel: Option<PathBuf>,
+}
+
+impl Source {
+    /// `git+URL@REF` (or `git+URL` without a ref).
+    pub fn uri(&self) -> Option<String> {
+        let repo = self.repo.as_ref()?;
+        Some(match &self.git_ref {
+            Some(r) => format!("{repo}@{r}"),
+            None => repo.clone(),
+        })
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Normalise a git remote URL to `https://host/path` without `.git` (scp-like `git@host:o/r`
+/// and `ssh://` forms included; credentials dropped).
+pub fn normalize_repo_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix(".git").unwrap_or(url);
+    let url = url.strip_prefix("git+").unwrap_or(url);
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
+        let scheme = match scheme {
+            "ssh" | "git" | "http" => "https",
+            s => s,
+        };
+        if scheme == "file" {
+            return format!("file://{rest}");
+        }
+        return format!("{scheme}://{rest}");
+    }
+    // scp-like: user@host:path
+    if let Some((host, path)) = url.split_once(':')
+        && !host.contains('/')
+    {
+        let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+        return format!("https://{host}/{}", path.trim_start_matches('/'));
+    }
+    url.to_string()
+}
+
+impl Source {
+    /// Describe the source of `dir`: in GitHub Actions from `GITHUB_SERVER_URL`,
+    /// `GITHUB_REPOSITORY`, `GITHUB_REF` and `GITHUB_SHA` (checked against HEAD), else from git.
+    pub fn detect(dir: &Path) -> Source {
+        let toplevel = git(dir, &["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+        let Some(top) = toplevel.clone() else {
+            return Source {
+                repo: None,
+                git_ref: None,
+                commit: None,
+                commit_time: None,
+                dirty: false,
+                toplevel: None,
+            };
+        };
+        let commit = git(&top, &["rev-parse", "--verify", "-q", "HEAD"]);
+        let commit_time =
+            git(&top, &["log", "-1", "--format=%ct", "HEAD"]).and_then(|t| t.parse::<i64>().ok());
+        let dirty = git(&top, &["status", "--porcelain", "--untracked-files=no"])
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let in_actions = env("GITHUB_ACTIONS").as_deref() == Some("true");
+        let (repo, git_ref) = match (
+            in_actions,
+            env("GITHUB_SERVER_URL"),
+            env("GITHUB_REPOSITORY"),
+        ) {
+            (true, Some(server), Some(repository))
+                if env("GITHUB_SHA").is_none() || env("GITHUB_SHA") == commit =>
+            {
+                (
+                    Some(format!(
+                        "git+{}/{}",
+                        server.trim_end_matches('/'),
+                        repository
+                    )),
+                    env("GITHUB_REF"),
+                )
+            }
+            _ => {
+                let repo = git(&top, &["remote", "get-url", "origin"])
+                    .map(|u| format!("git+{}", normalize_repo_url(&u)))
+                    .unwrap_or_else(|| format!("git+file://{}", top.display()));
+                let git_ref = git(&top, &["symbolic-ref", "-q", "HEAD"]).or_else(|| {
+                    git(&top, &["describe", "--tags", "--exact-match", "HEAD"])
+                        .map(|t| format!("refs/tags/{t}"))
+                });
+                (Some(repo), git_ref)
+            }
+        };
+        Source {
+            repo,
+            git_ref,
+            commit,
+            commit_time,
+            dirty,
+            toplevel,
+        }
+    }
+}
+
+/// The environment and flags a reproducible build runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReproEnv {
+    /// Variables set for cargo (sorted).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// `CARGO_HOME` as cargo resolves it.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// The reproducibility settings for building `root` into `target_dir` with `toolchain`.
+/// `epoch` is `SOURCE_DATE_EPOCH` (from the commit, or as recorded).
+pub fn repro_env(
+    root: &Path,
+    target_dir: &Path,
+    toolchain: &Toolchain,
+    epoch: Option<i64>,
+    base_rustflags: &str,
+) -> ReproEnv {
+    let mut flags: Vec<String> = base_rustflags
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    // rustc applies the last matching mapping, so list the broad prefix first: the workspace,
+    // then the target dir that is usually inside it.
+    let mut remap = |from: &Path, to: &str| {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    };
+    if let Some(home) = cargo_home() {
+        remap(&home, "/slsa/cargo");
+    }
+    remap(&toolchain.sysroot, "/slsa/rustc");
+    remap(root, "/slsa/src");
+    remap(target_dir, "/slsa/target");
+    let mut vars = BTreeMap::new();
+    vars.insert("RUSTFLAGS".to_string(), flags.join(" "));
+    vars.insert("CARGO_INCREMENTAL".to_string(), "0".to_string());
+    vars.insert("TZ".to_string(), "UTC".to_string());
+    vars.insert("LC_ALL".to_string(), "C".to_string());
+    if let Some(e) = epoch {
+        vars.insert("SOURCE_DATE_EPOCH".to_string(), e.to_string());
+    }
+    ReproEnv { vars }
+}
+
+/// The environment with machine paths replaced by their remapped names, for the record.
+pub fn recorded_env(
+    env: &ReproEnv,
+    root: &Path,
+    target_dir: &Path,
+    toolchain: &Toolchain,
+) -> BTreeMap<String, String> {
+    let mut out = env.vars.clone();
+    if let Some(flags) = out.get_mut("RUSTFLAGS") {
+        let mut s = flags.clone();
+        for (from, to) in [
+            (target_dir.display().to_string(), "$TARGET_DIR"),
+            (root.display().to_string(), "$WORKSPACE"),
+            (toolchain.sysroot.display().to_string(), "$SYSROOT"),
+        ] {
+            s = s.replace(&from, to);
+        }
+        if let Some(home) = cargo_home() {
+            s = s.replace(&home.display().to_string(), "$CARGO_HOME");
+        }
+        *flags = s;
+    }
+    out
+}
+
+/// One built executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The binary target's name.
+    pub name: String,
+    /// Where cargo put it.
+    pub path: PathBuf,
+}
+
+/// A cargo message we read: executables of workspace members.
+#[derive(Deserialize)]
+struct Message {
+    reason: String,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    target: Option<MessageTarget>,
+}
+
+#[derive(Deserialize)]
+struct MessageTarget {
+    name: String,
+    #[serde(default)]
+    kind: Vec<String>,
+}
+
+/// Run the reproducible build of `spec` for the workspace whose manifest is `manifest`, into
+/// `target_dir`. Cargo's diagnostics go to our stderr (it is the user's build); the executables
+/// are returned sorted by name.
+pub fn build(
+    manifest: &Path,
+    target_dir: &Path,
+    spec: &BuildSpec,
+    env: &ReproEnv,
+    offline: bool,
+    quiet: bool,
+) -> Result<Vec<Built>> {
+    let root = manifest.parent().unwrap_or(Path::new("."));
+    let mut cmd = Command::new(cargo_program());
+    cmd.args(spec.cargo_args(manifest, target_dir))
+        .current_dir(root)
+        .envs(&env.vars)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
+    if offline {
+        cmd.arg("--offline");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| anyhow!("cannot run cargo build: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "cargo build failed{}",
+            if err.trim().is_empty() {
+                String::new()
+            } else {
+                format!(":\n{}", err.trim())
+            }
+        );
+    }
+    let mut built = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Message>(line) else {
+            continue;
+        };
+        if msg.reason != "compiler-artifact" {
+            continue;
+        }
+        if let (Some(exe), Some(t)) = (msg.executable, msg.target)
+            && t.kind.iter().any(|k| k == "bin")
+        {
+            built.push(Built {
+                name: t.name,
+                path: exe,
+            });
+        }
+    }
+    built.sort_by(|a, b| a.name.cmp(&b.name));
+    built.dedup();
+    if built.is_empty() {
+        bail!(
+            "cargo build produced no executables to attest{}; pass --bin or attest files with \
+             --artifact",
+            spec.package
+                .as_ref()
+                .map(|p| format!(" for package `{p}`"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(built)
+}
+
+/// Lowercase hex SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Copy the source tree at `top` (the git top level, or the workspace root outside git) to
+/// `dest`: with git, the files git knows about (tracked plus untracked-but-not-ignored) as they
+/// are in the work tree; without git, everything but `target/` and `.git/`.
+pub fn copy_clean_tree(top: &Path, dest: &Path, with_git: bool) -> Result<()> {
+    let files: Vec<PathBuf> = if with_git {
+        let out = Command::new("git")
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(top)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| anyhow!("cannot run git ls-files: {e}"))?;
+        if !out.status.success() {
+            bail!(
+                "git ls-files failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        walk(top, Path::new(""), &mut v)?;
+        v
+    };
+    for rel in files {
+        let from = top.join(&rel);
+        let to = dest.join(&rel);
+        let Ok(meta) = std::fs::symlink_metadata(&from) else {
+            continue; // deleted in the work tree but still in the index
+        };
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        if meta.file_type().is_symlink() {
+            #[cfg(unix)]
+            {
+                let target = std::fs::read_link(&from)?;
+                std::os::unix::fs::symlink(target, &to)
+                    .with_context(|| format!("linking {}", to.display()))?;
+            }
+        } else if meta.is_file() {
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(root.join(rel))
+        .with_context(|| format!("reading {}", root.join(rel).display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        if rel.as_os_str().is_empty() && (name == "target" || name == ".git") {
+            continue;
+        }
+        let path = rel.join(&name);
+        if entry.file_type()?.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Extract commit `commit` of the repository at `top` into `dest` with `git archive`.
+pub fn export_commit(top: &Path, commit: &str, dest: &Path) -> Result<()> {
+    let out = Command::new("git")
+        .args(["archive", "--format=tar", commit])
+        .current_dir(top)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow!("cannot run git archive: {e}"))?;
+    if !out.status.success() {
+        bail!(
+            "git archive {commit} failed (is the commit in this clone? fetch it first): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let mut ar = tar::Archive::new(out.stdout.as_slice());
+    ar.unpack(dest)
+        .with_context(|| format!("extracting commit {commit} into {}", dest.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_urls_normalise() {
+        for (input, want) in [
+            ("git@github.com:o/r.git", "https://github.com/o/r"),
+            ("https://github.com/o/r.git", "https://github.com/o/r"),
+            ("ssh://git@github.com/o/r", "https://github.com/o/r"),
+            ("https://user:tok@github.com/o/r/", "https://github.com/o/r"),
+            ("git+https://github.com/o/r", "https://github.com/o/r"),
+            ("file:///srv/repo", "file:///srv/repo"),
+        ] {
+            assert_eq!(normalize_repo_url(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn spec_command_line() {
+        let s = BuildSpec {
+            package: Some("svc".into()),
+            bins: vec!["a".into()],
+            target: Some("x86_64-unknown-linux-musl".into()),
+            features: vec!["f1".into(), "f2".into()],
+            profile: "release".into(),
+            ..BuildSpec::default()
+        };
+        assert_eq!(
+            s.display_command().join(" "),
+            "cargo build --locked --release -p svc --bin a --target x86_64-unknown-linux-musl --features f1,f2"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Finding codes of `cargo slsa verify` (stable API; listed in the README).
+
+crate::finding_codes! {
+    /// Why verification failed.
+    pub enum VerifyCode {
+        /// The signature does not verify with the trusted key or certificate.
+        SignatureInvalid => ("signature-invalid", Error, "No signature verifies over the envelope's payload with the trusted key or certificate."),
+        /// The certificate's identity or issuer is not the one required.
+        CertificateMismatch => ("certificate-mismatch", Error, "The signing certificate's identity or OIDC issuer does not match the policy."),
+        /// Wrong payloadType.
+        PayloadType => ("payload-type", Error, "The envelope's payloadType is not application/vnd.in-toto+json."),
+        /// Wrong or malformed statement.
+        StatementType => ("statement-type", Error, "The signed payload is not an in-toto Statement v1."),
+        /// No SLSA provenance statement.
+        PredicateType => ("predicate-type", Error, "No verified statement carries SLSA provenance v1."),
+        /// An artifact is not a subject.
+        SubjectMissing => ("subject-missing", Error, "An artifact's sha256 is not among the attested subjects."),
+        /// builder.id differs.
+        BuilderMismatch => ("builder-mismatch", Error, "The provenance's builder.id is not the required one."),
+        /// The source repository differs.
+        SourceMismatch => ("source-mismatch", Error, "The provenance's (or certificate's) source repository is not the required one."),
+        /// The source ref differs.
+        RefMismatch => ("ref-mismatch", Error, "The provenance's (or certificate's) source ref is not the required one."),
+        /// The Lambda package is not attested.
+        LambdaMismatch => ("lambda-mismatch", Error, "The deployed Lambda package's CodeSha256 is not an attested subject."),
+        /// Rebuilding gave other bytes.
+        RebuildMismatch => ("rebuild-mismatch", Error, "Rebuilding from the recorded source and parameters gave a different sha256."),
+        /// The rebuild's toolchain is not the recorded one.
+        ToolchainDiffers => ("toolchain-differs", Warning, "The rebuild used a different rustc than the attested build."),
+    }
+}

@@ -1,0 +1,644 @@
+//! `cargo slsa verify`: check artifacts against their attestation before deploying them.
+//!
+//! Order matters: the signature is checked first, over the PAE of the envelope's exact payload
+//! bytes, with only the key (or keyless policy) the caller trusts; the statement is parsed from
+//! those verified bytes and nothing else. Every failed check is a finding with its own code and
+//! the run exits 1. `--rebuild` repeats the recorded build through [`crate::build`] (never through
+//! `attest`).
+
+mod codes;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::Ctx;
+use crate::build::{self, BuildSpec, Toolchain};
+use crate::cli::VerifyArgs;
+use crate::error::InputError;
+use crate::provenance::{
+    self, AttestationFile, Envelope, PAYLOAD_TYPE, PublicKey, SLSA_PROVENANCE_V1, STATEMENT_TYPE,
+    Statement,
+};
+use crate::report::{Finding, Report};
+pub use codes::VerifyCode;
+
+/// The verified statements and what vouched for them.
+struct Verified {
+    /// (line, statement) of every envelope whose signature verified and that parsed.
+    statements: Vec<(Option<usize>, Statement)>,
+    /// "key <id>" or "certificate <identity> issued by <issuer>".
+    signer: String,
+    /// Claims of the keyless certificate (source repo, ref, digest), when keyless.
+    cert_claims: Option<sigstore_verify::crypto::x509::FulcioCiClaims>,
+}
+
+fn abs(ctx: &Ctx, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        ctx.cwd.join(p)
+    }
+}
+
+/// `github.com/o/r` from any spelling of a repository URI (`git+https://github.com/o/r@ref`,
+/// `https://github.com/o/r.git`, `github.com/o/r`), lowercased host.
+pub fn repo_key(uri: &str) -> String {
+    let s = uri.trim();
+    let s = s.strip_prefix("git+").unwrap_or(s);
+    let s = s.split_once("://").map(|(_, r)| r).unwrap_or(s);
+    // `@ref` after the path (not user@host, which has no '/' before it).
+    let s = match s.rfind('@') {
+        Some(i) if s[..i].contains('/') => &s[..i],
+        _ => s,
+    };
+    let s = s.trim_end_matches('/');
+    let s = s.strip_suffix(".git").unwrap_or(s);
+    match s.split_once('/') {
+        Some((host, path)) => format!("{}/{}", host.to_ascii_lowercase(), path),
+        None => s.to_ascii_lowercase(),
+    }
+}
+
+/// Run `cargo slsa verify`.
+pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
+    let att_path = abs(ctx, &args.attestation);
+    let text = std::fs::read_to_string(&att_path).map_err(|e| {
+        InputError::at(
+            &att_path,
+            None,
+            None,
+            format!("cannot read the attestation: {e}"),
+        )
+    })?;
+    let file = provenance::parse_attestation_file(&att_path, &text)?;
+    let mut artifacts = Vec::new();
+    for a in &args.artifacts {
+        let p = abs(ctx, a);
+        if !p.is_file() {
+            return Err(InputError::at(&p, None, None, "no such artifact file").into());
+        }
+        let sha = build::sha256_file(&p)?;
+        artifacts.push((p, sha));
+    }
+    let lambda = match &args.lambda_code_sha256 {
+        Some(b64) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+                .filter(|r| r.len() == 32)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--lambda-code-sha256 {b64:?} is not a base64 SHA-256 (44 characters, as \
+                         `aws lambda get-function --query Configuration.CodeSha256` prints)"
+                    )
+                })?;
+            Some(hex::encode(raw))
+        }
+        None => None,
+    };
+    let keyless = args.certificate_identity.is_some() || args.certificate_identity_regexp.is_some();
+    if args.key.is_none() && !keyless {
+        bail!(
+            "say whom to trust: --key PUB.pem, or --certificate-identity (or \
+             --certificate-identity-regexp) with --certificate-oidc-issuer"
+        );
+    }
+    if keyless && args.certificate_oidc_issuer.is_none() {
+        bail!("keyless verification needs --certificate-oidc-issuer");
+    }
+
+    let mut report = Report::new("verify", VerifyCode::rules());
+    let verified = if let Some(key_path) = &args.key {
+        let key = provenance::keys::load_public_key(&abs(ctx, key_path))?;
+        verify_with_key(&att_path, &file, &key, &mut report)
+    } else {
+        verify_keyless(ctx, args, &att_path, &file, &artifacts, &mut report)?
+    };
+
+    // Checks on the verified statements.
+    let mut provenances = Vec::new();
+    for (line, st) in &verified.statements {
+        let at = |f: Finding| f.at(&att_path, *line, None);
+        if st.type_ != STATEMENT_TYPE {
+            report.findings.push(at(Finding::new(
+                VerifyCode::StatementType.rule(),
+                format!(
+                    "statement _type is {:?}, expected {STATEMENT_TYPE}",
+                    st.type_
+                ),
+            )));
+            continue;
+        }
+        if st.predicate_type == SLSA_PROVENANCE_V1 {
+            provenances.push((*line, st));
+        }
+    }
+    if provenances.is_empty() && report.findings.is_empty() {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::PredicateType.rule(),
+                format!(
+                    "no verified statement has predicateType {SLSA_PROVENANCE_V1} (found: {})",
+                    verified
+                        .statements
+                        .iter()
+                        .map(|(_, s)| s.predicate_type.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .at(&att_path, None, None),
+        );
+    }
+
+    let subject_of = |sha: &str| {
+        provenances.iter().find_map(|(_, st)| {
+            st.subject
+                .iter()
+                .find(|s| {
+                    s.digest
+                        .get("sha256")
+                        .is_some_and(|d| d.eq_ignore_ascii_case(sha))
+                })
+                .map(|s| s.name.clone().unwrap_or_default())
+        })
+    };
+    let mut shown = Vec::new();
+    for (path, sha) in &artifacts {
+        let subject = subject_of(sha);
+        if subject.is_none() && !provenances.is_empty() {
+            report.findings.push(
+                Finding::new(
+                    VerifyCode::SubjectMissing.rule(),
+                    format!(
+                        "{} (sha256 {sha}) is not a subject of the attestation: it is not the \
+                         file that was attested",
+                        path.display()
+                    ),
+                )
+                .at(path, None, None),
+            );
+        }
+        shown.push(json!({"path": path, "sha256": sha, "subject": subject}));
+    }
+    if let Some(hex) = &lambda
+        && !provenances.is_empty()
+        && subject_of(hex).is_none()
+    {
+        report.findings.push(Finding::new(
+            VerifyCode::LambdaMismatch.rule(),
+            format!(
+                "the deployed Lambda package (CodeSha256 {}, sha256 {hex}) is not one of the \
+                 attested subjects: do not deploy it",
+                args.lambda_code_sha256.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+
+    let mut summary_prov = None;
+    if let Some((line, st)) = provenances.first() {
+        let p = &st.predicate;
+        let builder_id = p
+            .pointer("/runDetails/builder/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let source = p
+            .pointer("/buildDefinition/externalParameters/source")
+            .and_then(Value::as_str);
+        let commit = p
+            .pointer("/buildDefinition/resolvedDependencies/0/digest/gitCommit")
+            .and_then(Value::as_str);
+        let recorded_ref = source.and_then(|s| {
+            let s = s.strip_prefix("git+").unwrap_or(s);
+            s.rfind('@')
+                .filter(|i| s[..*i].contains('/'))
+                .map(|i| s[i + 1..].to_string())
+        });
+        let at = |f: Finding| f.at(&att_path, *line, None);
+        if let Some(want) = &args.builder_id {
+            let ok = builder_id == want
+                || (!want.contains('@')
+                    && builder_id.split_once('@').map(|(b, _)| b) == Some(want.as_str()));
+            if !ok {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::BuilderMismatch.rule(),
+                    format!("builder.id is {builder_id:?}, expected {want:?}"),
+                )));
+            }
+        }
+        if let Some(want) = &args.source_uri {
+            let got = source.map(repo_key);
+            if got.as_deref() != Some(repo_key(want).as_str()) {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::SourceMismatch.rule(),
+                    format!(
+                        "the provenance's source is {}, expected {want}",
+                        source.unwrap_or("not recorded")
+                    ),
+                )));
+            }
+            if let Some(claims) = &verified.cert_claims
+                && let Some(cert_repo) = &claims.source_repository_uri
+                && repo_key(cert_repo) != repo_key(want)
+            {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::SourceMismatch.rule(),
+                    format!("the signing certificate's source repository is {cert_repo}, expected {want}"),
+                )));
+            }
+        }
+        if let Some(want) = &args.source_ref {
+            if recorded_ref.as_deref() != Some(want.as_str()) {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::RefMismatch.rule(),
+                    format!(
+                        "the provenance's source ref is {}, expected {want}",
+                        recorded_ref.as_deref().unwrap_or("not recorded")
+                    ),
+                )));
+            }
+            if let Some(claims) = &verified.cert_claims
+                && let Some(cert_ref) = &claims.source_repository_ref
+                && cert_ref != want
+            {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::RefMismatch.rule(),
+                    format!("the signing certificate's source ref is {cert_ref}, expected {want}"),
+                )));
+            }
+        }
+        if args.rebuild && report.findings.is_empty() {
+            rebuild(ctx, st, &artifacts, &mut report)?;
+        }
+        summary_prov = Some(json!({
+            "builderId": builder_id,
+            "source": source,
+            "commit": commit,
+            "buildType": p.pointer("/buildDefinition/buildType"),
+        }));
+    }
+
+    report.summary.insert("attestation".into(), json!(att_path));
+    report
+        .summary
+        .insert("signer".into(), json!(verified.signer));
+    report.summary.insert("artifacts".into(), json!(shown));
+    if let Some(p) = summary_prov {
+        report.summary.insert("provenance".into(), p);
+    }
+    report
+        .summary
+        .insert("verified".into(), json!(!report.failed()));
+    if !report.failed() {
+        report.notes.push(format!(
+            "verified {} artifact(s) against {} (signed by {})",
+            artifacts.len(),
+            att_path.display(),
+            verified.signer
+        ));
+    }
+    report.sort();
+    Ok(report)
+}
+
+/// Parse verified payload bytes as a statement.
+fn parse_statement(
+    payload_type: &str,
+    payload: &[u8],
+    line: Option<usize>,
+    att_path: &Path,
+    report: &mut Report,
+) -> Option<Statement> {
+    if payload_type != PAYLOAD_TYPE {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::PayloadType.rule(),
+                format!("payloadType is {payload_type:?}, expected {PAYLOAD_TYPE}"),
+            )
+            .at(att_path, line, None),
+        );
+        return None;
+    }
+    match serde_json::from_slice::<Statement>(payload) {
+        Ok(st) => Some(st),
+        Err(e) => {
+            report.findings.push(
+                Finding::new(
+                    VerifyCode::StatementType.rule(),
+                    format!("the signed payload is not an in-toto statement: {e}"),
+                )
+                .at(att_path, line, None),
+            );
+            None
+        }
+    }
+}
+
+fn verify_with_key(
+    att_path: &Path,
+    file: &AttestationFile,
+    key: &PublicKey,
+    report: &mut Report,
+) -> Verified {
+    let envelopes: Vec<(Option<usize>, Envelope)> = match file {
+        AttestationFile::Envelopes(e) => e.iter().map(|(l, e)| (Some(*l), e.clone())).collect(),
+        AttestationFile::Bundle(b) => match provenance::bundle_envelope(b) {
+            Some(e) => vec![(None, e)],
+            None => {
+                report.findings.push(
+                    Finding::new(
+                        VerifyCode::PayloadType.rule(),
+                        "the bundle holds a message signature, not a DSSE envelope with a statement",
+                    )
+                    .at(att_path, None, None),
+                );
+                vec![]
+            }
+        },
+    };
+    let mut statements = Vec::new();
+    for (line, env) in envelopes {
+        match env.verify(key) {
+            Ok(payload) => {
+                if let Some(st) =
+                    parse_statement(&env.payload_type, &payload, line, att_path, report)
+                {
+                    statements.push((line, st));
+                }
+            }
+            Err(e) => report.findings.push(
+                Finding::new(VerifyCode::SignatureInvalid.rule(), e.to_string())
+                    .at(att_path, line, None)
+                    .with_fix(
+                        "the attestation was changed after signing, or signed by another key",
+                    ),
+            ),
+        }
+    }
+    Verified {
+        statements,
+        signer: format!("key {}", key.key_id()),
+        cert_claims: None,
+    }
+}
+
+fn verify_keyless(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    att_path: &Path,
+    file: &AttestationFile,
+    artifacts: &[(PathBuf, String)],
+    report: &mut Report,
+) -> Result<Verified> {
+    use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+    use sigstore_verify::types::Sha256Hash;
+    use sigstore_verify::{VerificationPolicy, Verifier};
+
+    let AttestationFile::Bundle(bundle) = file else {
+        bail!(
+            "keyless verification needs the Sigstore bundle (NAME.sigstore.json): a .intoto.jsonl \
+             file carries no certificate"
+        );
+    };
+    let root = match &args.trusted_root {
+        Some(p) => {
+            let p = abs(ctx, p);
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                InputError::at(&p, None, None, format!("cannot read the trusted root: {e}"))
+            })?;
+            TrustedRoot::from_json(&text).map_err(|e| {
+                InputError::at(&p, None, None, format!("not a Sigstore trusted root: {e}"))
+            })?
+        }
+        None => TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+            .map_err(|e| anyhow!("the built-in Sigstore trusted root is unusable: {e}"))?,
+    };
+    let verifier =
+        Verifier::new(&root).map_err(|e| anyhow!("the trusted root is unusable: {e}"))?;
+    let issuer = args.certificate_oidc_issuer.clone().unwrap_or_default();
+    let policy = match &args.certificate_identity {
+        Some(id) => VerificationPolicy::new(id.as_str(), issuer.clone()),
+        None => VerificationPolicy::any_identity().require_issuer(issuer.clone()),
+    };
+    let regex = match &args.certificate_identity_regexp {
+        Some(r) => Some(
+            regex::Regex::new(&format!("^(?:{r})$"))
+                .map_err(|e| anyhow!("--certificate-identity-regexp is not a valid regex: {e}"))?,
+        ),
+        None => None,
+    };
+    let (_, first_sha) = artifacts
+        .first()
+        .ok_or_else(|| anyhow!("no artifact given"))?;
+    let digest = Sha256Hash::from_hex(first_sha).map_err(|e| anyhow!("bad digest: {e}"))?;
+    let result = match verifier.verify(digest, bundle, &policy) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.to_string();
+            let code = if msg.to_ascii_lowercase().contains("identity")
+                || msg.to_ascii_lowercase().contains("issuer")
+            {
+                VerifyCode::CertificateMismatch
+            } else {
+                VerifyCode::SignatureInvalid
+            };
+            report.findings.push(
+                Finding::new(code.rule(), format!("Sigstore verification failed: {msg}"))
+                    .at(att_path, None, None),
+            );
+            return Ok(Verified {
+                statements: vec![],
+                signer: "nobody (verification failed)".into(),
+                cert_claims: None,
+            });
+        }
+    };
+    let identity = result.identity().map(|i| i.to_string()).unwrap_or_default();
+    if let Some(re) = &regex
+        && !re.is_match(&identity)
+    {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::CertificateMismatch.rule(),
+                format!(
+                    "the certificate's identity {identity:?} does not match --certificate-identity-regexp"
+                ),
+            )
+            .at(att_path, None, None),
+        );
+        return Ok(Verified {
+            statements: vec![],
+            signer: format!("certificate {identity}"),
+            cert_claims: None,
+        });
+    }
+    // The library verified the envelope's signature over these exact bytes.
+    let mut statements = Vec::new();
+    if let Some(env) = provenance::bundle_envelope(bundle) {
+        let payload = env.payload_bytes()?;
+        if let Some(st) = parse_statement(&env.payload_type, &payload, None, att_path, report) {
+            statements.push((None, st));
+        }
+    }
+    Ok(Verified {
+        statements,
+        signer: format!(
+            "certificate {identity} issued by {}",
+            result.issuer().unwrap_or(&issuer)
+        ),
+        cert_claims: result.certificate().map(|c| c.ci_claims.clone()),
+    })
+}
+
+/// `--rebuild`: export the recorded commit, build it with the recorded parameters, compare.
+fn rebuild(
+    ctx: &Ctx,
+    st: &Statement,
+    artifacts: &[(PathBuf, String)],
+    report: &mut Report,
+) -> Result<()> {
+    let p = &st.predicate;
+    let ext = p
+        .pointer("/buildDefinition/externalParameters")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if ext.get("prebuiltArtifacts").is_some() || ext.get("command").is_none() {
+        bail!(
+            "--rebuild: this attestation records prebuilt artifacts, not a build cargo-slsa ran, \
+             so there is nothing to repeat"
+        );
+    }
+    let commit = p
+        .pointer("/buildDefinition/resolvedDependencies/0/digest/gitCommit")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("--rebuild: the provenance records no source commit"))?;
+    let spec = BuildSpec {
+        package: ext.get("package").and_then(Value::as_str).map(String::from),
+        bins: strings(ext.get("bins")),
+        target: ext.get("target").and_then(Value::as_str).map(String::from),
+        features: strings(ext.get("features")),
+        all_features: ext
+            .get("allFeatures")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        no_default_features: ext
+            .get("noDefaultFeatures")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        profile: ext
+            .get("profile")
+            .and_then(Value::as_str)
+            .unwrap_or("release")
+            .to_string(),
+    };
+    let workspace = ext.get("workspace").and_then(Value::as_str).unwrap_or("");
+    if workspace.split('/').any(|c| c == "..") || workspace.starts_with('/') {
+        bail!("--rebuild: the recorded workspace path {workspace:?} is not inside the repository");
+    }
+    let here = crate::workspace::Workspace::locate(ctx)?;
+    let top = build::Source::detect(here.parent().unwrap_or(Path::new(".")))
+        .toplevel
+        .ok_or_else(|| anyhow!("--rebuild must run inside a git clone of the source"))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("cargo-slsa-verify-")
+        .tempdir()
+        .context("creating a directory for the rebuild")?;
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src)?;
+    build::export_commit(&top, commit, &src)?;
+    let root = src.join(workspace);
+    let toolchain = Toolchain::detect(&root)?;
+    if let Some(rec) = p
+        .pointer("/buildDefinition/internalParameters/rustc")
+        .and_then(Value::as_str)
+        && rec.trim() != toolchain.rustc_vv.trim()
+    {
+        report.findings.push(Finding::new(
+            VerifyCode::ToolchainDiffers.rule(),
+            format!(
+                "the rebuild uses {} but the attested build used {}",
+                toolchain.release,
+                rec.lines()
+                    .find_map(|l| l.strip_prefix("release:"))
+                    .unwrap_or("another rustc")
+                    .trim()
+            ),
+        ));
+    }
+    let epoch = p
+        .pointer("/buildDefinition/internalParameters/env/SOURCE_DATE_EPOCH")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    let target_dir = tmp.path().join("target");
+    let env = build::repro_env(&root, &target_dir, &toolchain, epoch, "");
+    let built = build::build(
+        &root.join("Cargo.toml"),
+        &target_dir,
+        &spec,
+        &env,
+        ctx.offline,
+        ctx.quiet,
+    )?;
+    let mut rebuilt = Vec::new();
+    for b in &built {
+        rebuilt.push((b.name.clone(), build::sha256_file(&b.path)?));
+    }
+    for (path, sha) in artifacts {
+        let name = st
+            .subject
+            .iter()
+            .find(|s| s.digest.get("sha256") == Some(sha))
+            .and_then(|s| s.name.clone());
+        let Some(name) = name else { continue };
+        let got = rebuilt.iter().find(|(n, _)| *n == name).map(|(_, d)| d);
+        if got != Some(sha) {
+            report.findings.push(
+                Finding::new(
+                    VerifyCode::RebuildMismatch.rule(),
+                    format!(
+                        "rebuilding `{name}` from commit {commit} gave sha256 {}, but the \
+                         artifact's is {sha}",
+                        got.map(String::as_str).unwrap_or("(not built)")
+                    ),
+                )
+                .at(path, None, None),
+            );
+        }
+    }
+    report
+        .summary
+        .insert("rebuilt".into(), json!(rebuilt.len()));
+    Ok(())
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_keys_compare_spellings() {
+        let k = repo_key("github.com/o/r");
+        for s in [
+            "git+https://github.com/o/r@refs/tags/v1",
+            "https://GitHub.com/o/r.git",
+            "https://github.com/o/r/",
+            "github.com/o/r",
+        ] {
+            assert_eq!(repo_key(s), k, "{s}");
+        }
+        assert_ne!(repo_key("github.com/o/r2"), k);
+    }
+}
