@@ -15,6 +15,7 @@ pub mod lockfile;
 pub mod project;
 pub mod registry;
 mod server;
+pub mod sigstore;
 
 pub use advisory::{Advisory, AdvisoryDb};
 pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};
@@ -24,6 +25,7 @@ pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};
 pub use lockfile::{CRATES_IO_SOURCE, LockedPackage};
 pub use project::{CargoHome, Project, ProjectBuilder, basic_manifest};
 pub use registry::{HttpResponse, Published, Registry, Served};
+pub use sigstore::FakeSigstore;
 
 #[cfg(test)]
 mod selftest;

@@ -330,7 +330,6 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         .as_ref()
         .map(|o| abs(ctx, o))
         .unwrap_or_else(|| tdir.join("slsa"));
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
     match &signing {
@@ -406,6 +405,8 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             );
         }
     }
+    // Only now, with everything signed, does anything reach the disk.
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for (path, bytes, description) in &files {
         fsx::write_atomic(path, bytes)?;
         report.changes.push(Change {

@@ -7,6 +7,7 @@ mod audit;
 mod check;
 mod cli;
 mod harden;
+mod keyless;
 mod model;
 mod pin;
 mod sbom;

@@ -1,0 +1,357 @@
+//! Keyless signing and verification against the kit's loopback Sigstore (OIDC token endpoint,
+//! Fulcio with an embedded SCT, Rekor with a signed entry timestamp and inclusion proof): the
+//! flow GitHub Actions runs, the identity/issuer policy, the certificate's source claims, and
+//! tampering.
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::Value;
+use slsa_tests::sigstore::{self, Claims};
+use slsa_tests::{Env, FakeSigstore, Project, RunOutput, run};
+
+use crate::{codes, json};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Fixture {
+    env: Env,
+    project: Project,
+    fake: FakeSigstore,
+    head: String,
+}
+
+fn fixture() -> Fixture {
+    let env = Env::new();
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .file("src/main.rs", "fn main() {}\n")
+        .file("dist/bootstrap.zip", "PK pretend zip")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    git(project.path(), &["init", "-q"]);
+    git(project.path(), &["add", "-A"]);
+    git(project.path(), &["commit", "-qm", "app"]);
+    let head = git(project.path(), &["rev-parse", "HEAD"]);
+    project.write("trusted_root.json", FakeSigstore::start().trusted_root());
+    Fixture {
+        env,
+        project,
+        fake: FakeSigstore::start(),
+        head,
+    }
+}
+
+impl Fixture {
+    /// `cargo-slsa ARGS` as a GitHub Actions release job for acme/app at tag v1.0.0 would run it.
+    fn in_actions(&self, args: &[&str]) -> RunOutput {
+        let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args(args)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .env("GITHUB_REF", "refs/tags/v1.0.0")
+            .env("GITHUB_SHA", &self.head)
+            .env(
+                "GITHUB_WORKFLOW_REF",
+                "acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+            )
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_RUN_ATTEMPT", "1")
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                self.fake.token_request_url(),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", sigstore::REQUEST_TOKEN);
+        run(cmd)
+    }
+
+    fn attest(&self) -> RunOutput {
+        let url = self.fake.url();
+        self.in_actions(&[
+            "attest",
+            "--artifact",
+            "dist/bootstrap.zip",
+            "--keyless",
+            "--fulcio-url",
+            &url,
+            "--rekor-url",
+            &url,
+            "--format",
+            "json",
+        ])
+    }
+
+    fn verify(&self, extra: &[&str], code: i32) -> Value {
+        self.project
+            .write("fake_root.json", self.fake.trusted_root());
+        let mut args = vec![
+            "verify",
+            "dist/bootstrap.zip",
+            "--attestation",
+            "target/slsa/bootstrap.zip.sigstore.json",
+            "--trusted-root",
+            "fake_root.json",
+            "--certificate-oidc-issuer",
+            sigstore::ISSUER,
+            "--format",
+            "json",
+        ];
+        if !extra
+            .iter()
+            .any(|a| a.starts_with("--certificate-identity"))
+        {
+            args.extend(["--certificate-identity", sigstore::IDENTITY]);
+        }
+        args.extend_from_slice(extra);
+        let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args(&args);
+        json(&run(cmd).assert_code(code))
+    }
+}
+
+#[test]
+fn keyless_attestation_from_actions_verifies_with_identity_and_source_policy() {
+    let f = fixture();
+    let out = f.attest().assert_success();
+    let report = json(&out);
+    assert_eq!(
+        report["summary"]["builderId"],
+        "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0"
+    );
+    assert_eq!(
+        report["summary"]["source"],
+        "git+https://github.com/acme/app@refs/tags/v1.0.0"
+    );
+
+    // The flow: OIDC token with audience sigstore, then Fulcio, then Rekor.
+    let paths: Vec<String> = f.fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/oidc/token", "/api/v2/signingCert", "/api/v1/log/entries"]
+    );
+    // The identity token is a secret: not in any output or file.
+    let token_body = f.fake.requests()[1].body.clone();
+    let token: Value = serde_json::from_str(&token_body).expect("fulcio request");
+    let jwt = token["credentials"]["oidcIdentityToken"]
+        .as_str()
+        .expect("token sent to Fulcio");
+    let secret_part = jwt.rsplit('.').nth(1).expect("claims part");
+    assert!(!out.stdout.contains(secret_part) && !out.stderr.contains(secret_part));
+    let bundle_text = f.project.read("target/slsa/bootstrap.zip.sigstore.json");
+    assert!(!bundle_text.contains(secret_part));
+
+    let bundle: Value = serde_json::from_str(&bundle_text).expect("bundle");
+    assert!(bundle["verificationMaterial"]["certificate"]["rawBytes"].is_string());
+    assert_eq!(
+        bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "dsse"
+    );
+    // The jsonl carries the same envelope.
+    let line: Value = serde_json::from_str(
+        f.project
+            .read("target/slsa/bootstrap.zip.intoto.jsonl")
+            .trim(),
+    )
+    .expect("envelope line");
+    assert_eq!(line["payload"], bundle["dsseEnvelope"]["payload"]);
+    let statement: Value = serde_json::from_slice(
+        &B64.decode(line["payload"].as_str().expect("payload"))
+            .expect("b64"),
+    )
+    .expect("statement");
+    assert_eq!(
+        statement["predicate"]["runDetails"]["metadata"]["invocationId"],
+        "https://github.com/acme/app/actions/runs/4242/attempts/1"
+    );
+
+    let v = f.verify(
+        &[
+            "--source-uri",
+            "github.com/acme/app",
+            "--source-ref",
+            "refs/tags/v1.0.0",
+            "--builder-id",
+            "https://github.com/acme/app/.github/workflows/release.yml",
+        ],
+        0,
+    );
+    assert_eq!(v["summary"]["verified"], true, "{v}");
+    assert!(
+        v["summary"]["signer"]
+            .as_str()
+            .expect("signer")
+            .contains(sigstore::IDENTITY)
+    );
+    // A regular expression for the identity, anchored.
+    f.verify(
+        &[
+            "--certificate-identity-regexp",
+            r"https://github\.com/acme/app/\.github/workflows/release\.yml@refs/tags/v.*",
+        ],
+        0,
+    );
+    let v = f.verify(&["--certificate-identity-regexp", "acme"], 1);
+    assert_eq!(codes(&v), ["certificate-mismatch"]);
+}
+
+#[test]
+fn keyless_policy_and_tampering_are_rejected() {
+    let f = fixture();
+    f.attest().assert_success();
+
+    let v = f.verify(
+        &[
+            "--certificate-identity",
+            "https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+        ],
+        1,
+    );
+    assert_eq!(codes(&v), ["certificate-mismatch"], "{v}");
+
+    // Another issuer.
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    f.project.write("fake_root.json", f.fake.trusted_root());
+    cmd.args([
+        "verify",
+        "dist/bootstrap.zip",
+        "--attestation",
+        "target/slsa/bootstrap.zip.sigstore.json",
+        "--trusted-root",
+        "fake_root.json",
+        "--certificate-identity",
+        sigstore::IDENTITY,
+        "--certificate-oidc-issuer",
+        "https://accounts.example.com",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        codes(&json(&run(cmd).assert_code(1))),
+        ["certificate-mismatch"]
+    );
+
+    // A root that does not trust this Fulcio/Rekor (another instance's).
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args([
+        "verify",
+        "dist/bootstrap.zip",
+        "--attestation",
+        "target/slsa/bootstrap.zip.sigstore.json",
+        "--trusted-root",
+        "trusted_root.json",
+        "--certificate-identity",
+        sigstore::IDENTITY,
+        "--certificate-oidc-issuer",
+        sigstore::ISSUER,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        codes(&json(&run(cmd).assert_code(1))),
+        ["signature-invalid"]
+    );
+
+    // The payload changed after signing.
+    let path = "target/slsa/bootstrap.zip.sigstore.json";
+    let original = f.project.read(path);
+    let mut bundle: Value = serde_json::from_str(&original).expect("bundle");
+    let mut payload = B64
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
+        .expect("b64");
+    let i = payload.len() / 2;
+    payload[i] ^= 1;
+    bundle["dsseEnvelope"]["payload"] = Value::String(B64.encode(&payload));
+    f.project.write(path, bundle.to_string());
+    let v = f.verify(&[], 1);
+    assert_eq!(codes(&v), ["signature-invalid"], "{v}");
+    f.project.write(path, &original);
+
+    // Another artifact.
+    f.project.write("dist/bootstrap.zip", "PK another zip");
+    let v = f.verify(&[], 1);
+    assert_eq!(codes(&v), ["signature-invalid"], "{v}");
+}
+
+#[test]
+fn the_certificate_source_claims_are_checked() {
+    let f = fixture();
+    // Fulcio vouches for another repository than the provenance names.
+    f.fake.set_claims(Claims {
+        repository: "https://github.com/evil/fork".into(),
+        git_ref: "refs/heads/main".into(),
+        ..Claims::default()
+    });
+    f.attest().assert_success();
+    let v = f.verify(
+        &[
+            "--source-uri",
+            "github.com/acme/app",
+            "--source-ref",
+            "refs/tags/v1.0.0",
+        ],
+        1,
+    );
+    assert_eq!(codes(&v), ["ref-mismatch", "source-mismatch"], "{v}");
+}
+
+#[test]
+fn keyless_needs_a_token_and_a_bundle() {
+    let f = fixture();
+    // No OIDC token in the environment: exit 2 with what to do, nothing written.
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args([
+        "attest",
+        "--artifact",
+        "dist/bootstrap.zip",
+        "--keyless",
+        "--fulcio-url",
+        &f.fake.url(),
+        "--rekor-url",
+        &f.fake.url(),
+    ]);
+    let out = run(cmd).assert_code(2);
+    assert!(out.stderr.contains("id-token: write"), "{out:?}");
+    assert!(!f.project.exists("target/slsa"));
+
+    // Keyless verification of a .intoto.jsonl (no certificate in it) is a usage error.
+    f.attest().assert_success();
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args([
+        "verify",
+        "dist/bootstrap.zip",
+        "--attestation",
+        "target/slsa/bootstrap.zip.intoto.jsonl",
+        "--certificate-identity",
+        sigstore::IDENTITY,
+        "--certificate-oidc-issuer",
+        sigstore::ISSUER,
+    ]);
+    let out = run(cmd).assert_code(2);
+    assert!(out.stderr.contains(".sigstore.json"), "{out:?}");
+}
