@@ -127,7 +127,7 @@ pub struct Toolchain {
 }
 
 fn output_of(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = cmd
+    let out = scrub(cmd)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| anyhow!("cannot run {what}: {e}"))?;
@@ -215,7 +215,7 @@ impl Source {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
+    let out = scrub(&mut Command::new("git"))
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -234,15 +234,23 @@ pub fn normalize_repo_url(url: &str) -> String {
     let url = url.strip_suffix(".git").unwrap_or(url);
     let url = url.strip_prefix("git+").unwrap_or(url);
     if let Some((scheme, rest)) = url.split_once("://") {
-        let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
-        let scheme = match scheme {
-            "ssh" | "git" | "http" => "https",
-            s => s,
-        };
         if scheme == "file" {
             return format!("file://{rest}");
         }
-        return format!("{scheme}://{rest}");
+        // Credentials and ports live in the authority only (before the first '/').
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority
+            .rsplit_once('@')
+            .map(|(_, h)| h)
+            .unwrap_or(authority);
+        let (scheme, host) = match scheme {
+            // ssh and git URLs name a host we reach over https; their port is not the web's.
+            "ssh" | "git" => ("https", host.split(':').next().unwrap_or(host)),
+            s => (s, host),
+        };
+        return format!("{scheme}://{host}/{path}")
+            .trim_end_matches('/')
+            .to_string();
     }
     // scp-like: user@host:path
     if let Some((host, path)) = url.split_once(':')
@@ -272,7 +280,9 @@ impl Source {
         let commit = git(&top, &["rev-parse", "--verify", "-q", "HEAD"]);
         let commit_time =
             git(&top, &["log", "-1", "--format=%ct", "HEAD"]).and_then(|t| t.parse::<i64>().ok());
-        let dirty = git(&top, &["status", "--porcelain", "--untracked-files=no"])
+        // Untracked files count: an untracked .cargo/config.toml or an include_bytes! target
+        // changes the build as much as an edit does.
+        let dirty = git(&top, &["status", "--porcelain", "--untracked-files=normal"])
             .map(|s| !s.is_empty())
             .unwrap_or(false);
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -319,8 +329,31 @@ impl Source {
 /// The environment and flags a reproducible build runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReproEnv {
-    /// Variables set for cargo (sorted).
+    /// Variables set for cargo (sorted); rustc flags go in `CARGO_ENCODED_RUSTFLAGS`
+    /// (`\x1f`-separated), so paths with spaces stay one flag.
     pub vars: BTreeMap<String, String>,
+    /// The rustc flags as recorded: machine paths replaced by `$WORKSPACE`, `$TARGET_DIR`,
+    /// `$CARGO_HOME`, `$SYSROOT`.
+    pub recorded_rustflags: Vec<String>,
+}
+
+/// Variables a build must never see: signing secrets and the OIDC token endpoints. Build
+/// scripts and proc-macros are other people's code.
+pub const SECRET_VARS: &[&str] = &[
+    "SLSA_SIGNING_KEY",
+    "SIGSTORE_ID_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+];
+
+/// Remove [`SECRET_VARS`] from a child's environment.
+pub fn scrub(cmd: &mut Command) -> &mut Command {
+    for k in SECRET_VARS {
+        cmd.env_remove(k);
+    }
+    cmd
 }
 
 /// `CARGO_HOME` as cargo resolves it.
@@ -331,64 +364,100 @@ pub fn cargo_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
-/// The reproducibility settings for building `root` into `target_dir` with `toolchain`.
-/// `epoch` is `SOURCE_DATE_EPOCH` (from the commit, or as recorded).
+/// The rustc flags already in the environment, as cargo would read them: the
+/// `\x1f`-separated `CARGO_ENCODED_RUSTFLAGS`, else whitespace-separated `RUSTFLAGS`.
+pub fn ambient_rustflags() -> Vec<String> {
+    match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        Ok(v) if !v.is_empty() => v.split('\x1f').map(str::to_string).collect(),
+        _ => std::env::var("RUSTFLAGS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// The reproducibility settings for building `root` into `target_dir` with `toolchain`, on top
+/// of `base_rustflags` (the user's, or the recorded ones without their remaps). `epoch` is
+/// `SOURCE_DATE_EPOCH` (from the commit, or as recorded).
 pub fn repro_env(
     root: &Path,
     target_dir: &Path,
     toolchain: &Toolchain,
     epoch: Option<i64>,
-    base_rustflags: &str,
+    base_rustflags: &[String],
 ) -> ReproEnv {
-    let mut flags: Vec<String> = base_rustflags
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    // rustc applies the last matching mapping, so list the broad prefix first: the workspace,
-    // then the target dir that is usually inside it.
-    let mut remap = |from: &Path, to: &str| {
-        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
-    };
+    let mut maps: Vec<(PathBuf, &str, &str)> = vec![
+        (toolchain.sysroot.clone(), "/slsa/rustc", "$SYSROOT"),
+        (root.to_path_buf(), "/slsa/src", "$WORKSPACE"),
+        (target_dir.to_path_buf(), "/slsa/target", "$TARGET_DIR"),
+    ];
     if let Some(home) = cargo_home() {
-        remap(&home, "/slsa/cargo");
+        maps.push((home, "/slsa/cargo", "$CARGO_HOME"));
     }
-    remap(&toolchain.sysroot, "/slsa/rustc");
-    remap(root, "/slsa/src");
-    remap(target_dir, "/slsa/target");
+    // rustc applies the last matching mapping: shortest prefix first, so the most specific
+    // one (a target dir or CARGO_HOME inside the workspace) wins.
+    maps.sort_by_key(|(p, _, _)| p.as_os_str().len());
+    let mut flags: Vec<String> = base_rustflags.to_vec();
+    let mut recorded: Vec<String> = base_rustflags.to_vec();
+    for (from, to, name) in &maps {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+        recorded.push(format!("--remap-path-prefix={name}={to}"));
+    }
     let mut vars = BTreeMap::new();
-    vars.insert("RUSTFLAGS".to_string(), flags.join(" "));
+    vars.insert("CARGO_ENCODED_RUSTFLAGS".to_string(), flags.join("\x1f"));
     vars.insert("CARGO_INCREMENTAL".to_string(), "0".to_string());
     vars.insert("TZ".to_string(), "UTC".to_string());
     vars.insert("LC_ALL".to_string(), "C".to_string());
     if let Some(e) = epoch {
         vars.insert("SOURCE_DATE_EPOCH".to_string(), e.to_string());
     }
-    ReproEnv { vars }
+    ReproEnv {
+        vars,
+        recorded_rustflags: recorded,
+    }
 }
 
-/// The environment with machine paths replaced by their remapped names, for the record.
-pub fn recorded_env(
-    env: &ReproEnv,
-    root: &Path,
-    target_dir: &Path,
-    toolchain: &Toolchain,
-) -> BTreeMap<String, String> {
+/// The recorded rustc flags of a build, without the remaps we add: the base for a rebuild.
+pub fn base_flags_of_record(recorded: &[String]) -> Vec<String> {
+    recorded
+        .iter()
+        .filter(|f| !f.starts_with("--remap-path-prefix=$"))
+        .cloned()
+        .collect()
+}
+
+/// The environment variables recorded with the build, without the rustc flags (recorded as a
+/// list beside them).
+pub fn recorded_env(env: &ReproEnv) -> BTreeMap<String, String> {
     let mut out = env.vars.clone();
-    if let Some(flags) = out.get_mut("RUSTFLAGS") {
-        let mut s = flags.clone();
-        for (from, to) in [
-            (target_dir.display().to_string(), "$TARGET_DIR"),
-            (root.display().to_string(), "$WORKSPACE"),
-            (toolchain.sysroot.display().to_string(), "$SYSROOT"),
-        ] {
-            s = s.replace(&from, to);
-        }
-        if let Some(home) = cargo_home() {
-            s = s.replace(&home.display().to_string(), "$CARGO_HOME");
-        }
-        *flags = s;
-    }
+    out.remove("CARGO_ENCODED_RUSTFLAGS");
     out
+}
+
+/// Other variables of the environment that change what cargo and build scripts do, by name —
+/// recorded so a reader knows what else was set (never secrets: only these names).
+pub fn ambient_build_env() -> BTreeMap<String, String> {
+    const EXACT: &[&str] = &[
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_BOOTSTRAP",
+        "CC",
+        "CXX",
+        "AR",
+        "CFLAGS",
+        "CXXFLAGS",
+        "LDFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+    ];
+    const PREFIXES: &[&str] = &["CARGO_PROFILE_", "CARGO_TARGET_", "CC_", "CFLAGS_", "CXX_"];
+    std::env::vars()
+        .filter(|(k, _)| {
+            (EXACT.contains(&k.as_str()) || PREFIXES.iter().any(|p| k.starts_with(p)))
+                && k != "CARGO_TARGET_DIR"
+        })
+        .collect()
 }
 
 /// One built executable.
@@ -433,7 +502,7 @@ pub fn build(
     cmd.args(spec.cargo_args(manifest, target_dir))
         .current_dir(root)
         .envs(&env.vars)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -445,6 +514,7 @@ pub fn build(
     if offline {
         cmd.arg("--offline");
     }
+    scrub(&mut cmd);
     let out = cmd
         .output()
         .map_err(|e| anyhow!("cannot run cargo build: {e}"))?;
@@ -470,10 +540,12 @@ pub fn build(
         if let (Some(exe), Some(t)) = (msg.executable, msg.target)
             && t.kind.iter().any(|k| k == "bin")
         {
-            built.push(Built {
-                name: t.name,
-                path: exe,
-            });
+            // Subjects are named by file name (`app`, `app.exe`), as a downloader sees them.
+            let name = exe
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(t.name);
+            built.push(Built { name, path: exe });
         }
     }
     built.sort_by(|a, b| a.name.cmp(&b.name));
@@ -585,23 +657,56 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Extract commit `commit` of the repository at `top` into `dest` with `git archive`.
+/// Whether `rel` (relative to the git top level `top`) is tracked by git.
+pub fn is_tracked(top: &Path, rel: &Path) -> bool {
+    scrub(&mut Command::new("git"))
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(rel)
+        .current_dir(top)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `s` is a full git object id (SHA-1 or SHA-256, lowercase hex).
+pub fn is_commit_id(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64)
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Check out commit `commit` of the repository at `top` into `dest` (a fresh directory),
+/// exactly as committed (no export-ignore or export-subst rewriting, unlike `git archive`),
+/// using a throw-away index so the clone's own index and work tree are untouched.
 pub fn export_commit(top: &Path, commit: &str, dest: &Path) -> Result<()> {
-    let out = Command::new("git")
-        .args(["archive", "--format=tar", commit])
+    if !is_commit_id(commit) {
+        bail!("the recorded commit {commit:?} is not a full git commit id");
+    }
+    let index = dest.with_extension("index");
+    let out = scrub(&mut Command::new("git"))
+        .arg("--work-tree")
+        .arg(dest)
+        .args([
+            "checkout",
+            "--force",
+            &format!("{commit}^{{commit}}"),
+            "--",
+            ".",
+        ])
+        .env("GIT_INDEX_FILE", &index)
         .current_dir(top)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| anyhow!("cannot run git archive: {e}"))?;
+        .map_err(|e| anyhow!("cannot run git checkout: {e}"))?;
+    let _ = std::fs::remove_file(&index);
     if !out.status.success() {
         bail!(
-            "git archive {commit} failed (is the commit in this clone? fetch it first): {}",
+            "cannot check out commit {commit} (is it in this clone? fetch it first): {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let mut ar = tar::Archive::new(out.stdout.as_slice());
-    ar.unpack(dest)
-        .with_context(|| format!("extracting commit {commit} into {}", dest.display()))?;
     Ok(())
 }
 
@@ -616,6 +721,12 @@ mod tests {
             ("https://github.com/o/r.git", "https://github.com/o/r"),
             ("ssh://git@github.com/o/r", "https://github.com/o/r"),
             ("https://user:tok@github.com/o/r/", "https://github.com/o/r"),
+            ("ssh://git@github.com:22/o/r.git", "https://github.com/o/r"),
+            (
+                "https://github.com/o/r@weird",
+                "https://github.com/o/r@weird",
+            ),
+            ("http://git.internal/o/r", "http://git.internal/o/r"),
             ("git+https://github.com/o/r", "https://github.com/o/r"),
             ("file:///srv/repo", "file:///srv/repo"),
         ] {

@@ -388,6 +388,11 @@ pub struct AttestArgs {
     #[arg(long, conflicts_with = "unsigned")]
     pub keyless: bool,
 
+    /// Attest even when the work tree has uncommitted changes or untracked files (or Cargo.lock
+    /// is not committed); the provenance then marks the source as dirty and verify rejects it.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
     /// Write the unsigned in-toto statement (NAME.statement.json) for another signer.
     #[arg(long)]
     pub unsigned: bool,
@@ -427,7 +432,7 @@ pub struct VerifyArgs {
     pub attestation: PathBuf,
 
     /// Trust exactly this public key (SubjectPublicKeyInfo PEM, e.g. from `cargo slsa keygen`).
-    #[arg(long, value_name = "PUB.pem", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp"])]
+    #[arg(long, value_name = "PUB.pem", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root"])]
     pub key: Option<PathBuf>,
 
     /// Keyless: the certificate's identity (SAN) must equal this, e.g.

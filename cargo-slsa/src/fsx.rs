@@ -39,29 +39,62 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Write a secret (a private key) atomically with mode 0600 from the start: the temporary file
-/// is created 0600 and keeps that mode, whatever the file it replaces had.
-pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write `path` atomically. A `secret` gets mode 0600 from the start (and keeps it, whatever
+/// the file it replaces had); otherwise the usual 0644. Without `replace`, an existing file is
+/// never overwritten, even one created by a concurrent run (the rename is no-clobber).
+pub fn write_new_or_replace(path: &Path, bytes: &[u8], secret: bool, replace: bool) -> Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".slsa-tmp-")
         .tempfile_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("setting permissions of {}", tmp.path().display()))?;
+    if !secret {
+        set_default_mode(tmp.path())?;
     }
     tmp.write_all(bytes)
         .with_context(|| format!("writing {}", tmp.path().display()))?;
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("syncing {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", path.display()))?;
+    if replace {
+        tmp.persist(path).map_err(|e| e.error)
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| e.error)
+    }
+    .with_context(|| format!("writing {}", path.display()))?;
     sync_dir(&dir);
+    Ok(())
+}
+
+/// Write several files so that none is replaced unless all could be written: every file goes
+/// to a temporary file beside its destination first, then all are renamed into place. (A crash
+/// during the renames can still leave some old and some new: each file is whole, old or new.)
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut staged = Vec::new();
+    for (path, bytes) in files {
+        let dir = parent_dir(path);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".slsa-tmp-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        tmp.write_all(bytes)
+            .with_context(|| format!("writing {}", tmp.path().display()))?;
+        match fs::metadata(path) {
+            Ok(meta) => fs::set_permissions(tmp.path(), meta.permissions())
+                .with_context(|| format!("copying permissions of {}", path.display()))?,
+            Err(_) => set_default_mode(tmp.path())?,
+        }
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("syncing {}", tmp.path().display()))?;
+        staged.push((tmp, *path, dir));
+    }
+    for (tmp, path, dir) in staged {
+        tmp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("replacing {}", path.display()))?;
+        sync_dir(&dir);
+    }
     Ok(())
 }
 

@@ -68,13 +68,13 @@ fn workspace_root(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
     Ok((root, manifest))
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+/// `CARGO_TARGET_DIR` (relative to the working directory, as cargo reads it), else `target/` in
+/// the workspace. (`build.target-dir` from cargo configuration is not consulted: the build is
+/// always given `--target-dir` explicitly.)
+fn target_dir(ctx: &Ctx, root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .filter(|v| !v.is_empty())
-        .map(|v| {
-            let p = PathBuf::from(v);
-            if p.is_absolute() { p } else { root.join(p) }
-        })
+        .map(|v| abs(ctx, Path::new(&v)))
         .unwrap_or_else(|| root.join("target"))
 }
 
@@ -137,6 +137,26 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         _ => source.commit_time,
     };
 
+    // Where the workspace sits in the repository: compared on canonical paths, so a symlinked
+    // --manifest-path cannot make the clean rebuild or the record point at the wrong directory.
+    let workspace_in_repo = match &source.toplevel {
+        Some(top) => {
+            let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
+            let root_c = root.canonicalize().unwrap_or_else(|_| root.clone());
+            root_c
+                .strip_prefix(&top_c)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .map_err(|_| {
+                    anyhow!(
+                        "the workspace {} is not inside its git work tree {}",
+                        root.display(),
+                        top.display()
+                    )
+                })?
+        }
+        None => String::new(),
+    };
+
     let mut report = Report::new("attest", AttestCode::rules());
     if source.repo.is_none() {
         report.findings.push(Finding::new(
@@ -146,19 +166,49 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
                 root.display()
             ),
         ));
-    } else if source.dirty {
-        report.findings.push(
-            Finding::new(
-                AttestCode::SourceDirty.rule(),
-                format!(
-                    "the work tree has uncommitted changes to tracked files, so the artifacts \
-                     were not built from commit {} alone",
-                    source.commit.as_deref().unwrap_or("?")
-                ),
-            )
-            .with_fix("commit (or stash) the changes and attest again"),
-        );
+    } else {
+        let lock_rel = Path::new(&workspace_in_repo).join("Cargo.lock");
+        let lock_untracked = source
+            .toplevel
+            .as_ref()
+            .is_some_and(|top| !build::is_tracked(top, &lock_rel));
+        let why = if lock_untracked {
+            Some(format!(
+                "Cargo.lock is not committed, so commit {} does not pin the dependencies that were \
+                 built",
+                source.commit.as_deref().unwrap_or("?")
+            ))
+        } else if source.dirty {
+            Some(format!(
+                "the work tree has uncommitted changes or untracked files, so the artifacts were \
+                 not built from commit {} alone",
+                source.commit.as_deref().unwrap_or("?")
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let mut f = Finding::new(AttestCode::SourceDirty.rule(), why).with_fix(
+                "commit (or stash, or .gitignore) the changes and attest again; --allow-dirty \
+                 attests anyway and records the tree as dirty",
+            );
+            if args.allow_dirty {
+                f.severity = crate::report::Severity::Warning;
+                report.findings.push(f);
+            } else {
+                f.severity = crate::report::Severity::Error;
+                report.findings.push(f);
+                report
+                    .notes
+                    .push("nothing was built or written: the source is not a clean commit".into());
+                return Ok(report);
+            }
+        }
     }
+    let source = Source {
+        dirty: source.dirty || report.findings.iter().any(|f| f.code == "source-dirty"),
+        ..source
+    };
 
     let spec = BuildSpec {
         package: args.package.clone(),
@@ -174,8 +224,8 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         no_default_features: args.no_default_features,
         profile: "release".to_string(),
     };
-    let base_rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    let tdir = target_dir(&root);
+    let base_rustflags = build::ambient_rustflags();
+    let tdir = target_dir(ctx, &root);
     let env = build::repro_env(&root, &tdir, &toolchain, epoch, &base_rustflags);
     let prebuilt = !args.artifact.is_empty();
 
@@ -216,7 +266,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             bail!(
                 "two artifacts are both named `{}`: subjects are named by file name, so attest \
-                 them in separate runs (--name) or rename one",
+                 them in separate runs (with different --name values) or rename one",
                 w[0]
             );
         }
@@ -228,8 +278,9 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         let spinner = progress.spinner("rebuilding from a clean copy to check reproducibility");
         let result = rebuild_clean(
             ctx,
-            &root,
             &source,
+            &workspace_in_repo,
+            &root,
             &toolchain,
             &spec,
             epoch,
@@ -277,6 +328,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         }
         repro = Some(json!({
             "name": "reproducibility",
+            "uri": format!("{}#reproducibility", provenance::BUILD_TYPE),
             "annotations": {
                 "result": "PASSED",
                 "method": "rebuilt from a clean copy of the source at a different absolute path \
@@ -289,8 +341,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let builder = predicate::Builder::detect();
     let finished = crate::timefmt::now_unix();
     let predicate = predicate::provenance(&predicate::Inputs {
-        root: &root,
-        target_dir: &tdir,
+        workspace_in_repo: &workspace_in_repo,
         source: &source,
         toolchain: &toolchain,
         spec: if prebuilt { None } else { Some(&spec) },
@@ -442,15 +493,17 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     Ok(report)
 }
 
-/// Rebuild in a clean copy at another path; `(binary name, sha256)` of what it built.
+/// Rebuild in a clean copy at another path; `(artifact file name, sha256)` of what it built.
+#[allow(clippy::too_many_arguments)]
 fn rebuild_clean(
     ctx: &Ctx,
-    root: &Path,
     source: &Source,
+    workspace_in_repo: &str,
+    root: &Path,
     toolchain: &Toolchain,
     spec: &BuildSpec,
     epoch: Option<i64>,
-    base_rustflags: &str,
+    base_rustflags: &[String],
 ) -> Result<Vec<(String, String)>> {
     let tmp = tempfile::Builder::new()
         .prefix("cargo-slsa-rebuild-")
@@ -460,10 +513,9 @@ fn rebuild_clean(
         Some(t) => (t.clone(), true),
         None => (root.to_path_buf(), false),
     };
-    let rel = root.strip_prefix(&top).unwrap_or(Path::new(""));
     let copy_top = tmp.path().join("src");
     build::copy_clean_tree(&top, &copy_top, with_git)?;
-    let copy_root = copy_top.join(rel);
+    let copy_root = copy_top.join(workspace_in_repo);
     let copy_target = tmp.path().join("other-target");
     let env = build::repro_env(&copy_root, &copy_target, toolchain, epoch, base_rustflags);
     let built = build::build(
@@ -532,8 +584,15 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> Result<Report> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let key = PrivateKey::generate()?;
-    fsx::write_atomic_private(&key_path, key.to_pem().as_bytes())?;
-    fsx::write_atomic(&pub_path, key.public().to_pem().as_bytes())?;
+    // The public key first: if the private key cannot be written, no pair exists that could be
+    // mistaken for a new one. Without --force neither replaces an existing file (no race).
+    fsx::write_new_or_replace(
+        &pub_path,
+        key.public().to_pem().as_bytes(),
+        false,
+        args.force,
+    )?;
+    fsx::write_new_or_replace(&key_path, key.to_pem().as_bytes(), true, args.force)?;
     let mut report = Report::new("keygen", Vec::new());
     report.changes.push(Change {
         file: key_path.clone(),

@@ -1,8 +1,6 @@
 //! The SLSA provenance v1 predicate for a cargo build, with our buildType
 //! ([`crate::provenance::BUILD_TYPE`], documented in the README under "buildType").
 
-use std::path::Path;
-
 use serde_json::{Map, Value, json};
 
 use super::Subject;
@@ -49,8 +47,8 @@ impl Builder {
 
 /// Everything the predicate records.
 pub struct Inputs<'a> {
-    pub root: &'a Path,
-    pub target_dir: &'a Path,
+    /// The workspace's directory relative to the repository top ("" at the top).
+    pub workspace_in_repo: &'a str,
     pub source: &'a Source,
     pub toolchain: &'a Toolchain,
     /// The build run, or `None` for prebuilt artifacts.
@@ -77,14 +75,15 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
     if let Some(uri) = i.source.uri() {
         external.insert("source".into(), json!(uri));
     }
+    // The same, unambiguous: the repository and the ref as separate fields (a ref may hold '@').
+    if let Some(repo) = &i.source.repo {
+        external.insert("repository".into(), json!(repo));
+    }
+    if let Some(r) = &i.source.git_ref {
+        external.insert("ref".into(), json!(r));
+    }
     // Where the workspace is inside the repository ("" at the top).
-    let workspace = i
-        .source
-        .toplevel
-        .as_ref()
-        .and_then(|t| i.root.strip_prefix(t).ok())
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_default();
+    let workspace = i.workspace_in_repo.to_string();
     external.insert("workspace".into(), json!(workspace));
     match (i.spec, i.prebuilt) {
         (Some(spec), _) => {
@@ -131,15 +130,12 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
     internal.insert("rustc".into(), json!(i.toolchain.rustc_vv));
     internal.insert("cargo".into(), json!(i.toolchain.cargo_v));
     if i.spec.is_some() {
-        internal.insert(
-            "env".into(),
-            json!(crate::build::recorded_env(
-                i.env,
-                i.root,
-                i.target_dir,
-                i.toolchain
-            )),
-        );
+        internal.insert("rustflags".into(), json!(i.env.recorded_rustflags));
+        internal.insert("env".into(), json!(crate::build::recorded_env(i.env)));
+        let ambient = crate::build::ambient_build_env();
+        if !ambient.is_empty() {
+            internal.insert("ambientEnv".into(), json!(ambient));
+        }
     }
     internal.insert("cargoSlsa".into(), json!(env!("CARGO_PKG_VERSION")));
 

@@ -151,8 +151,8 @@ impl Envelope {
 
     /// The decoded payload bytes (not yet verified).
     pub fn payload_bytes(&self) -> Result<Vec<u8>> {
-        B64.decode(self.payload.trim())
-            .map_err(|e| anyhow!("the envelope's payload is not valid base64: {e}"))
+        decode_b64(&self.payload)
+            .ok_or_else(|| anyhow!("the envelope's payload is not valid base64"))
     }
 
     /// Verify that one of the signatures is `key`'s over the PAE of the payload, and return the
@@ -168,7 +168,7 @@ impl Envelope {
         }
         let message = pae(&self.payload_type, &payload);
         for s in &self.signatures {
-            let Ok(sig) = B64.decode(s.sig.trim()) else {
+            let Some(sig) = decode_b64(&s.sig) else {
                 continue;
             };
             if key.verify(&message, &sig).is_ok() {
@@ -217,6 +217,17 @@ impl Envelope {
             }],
         }
     }
+}
+
+/// Base64 as DSSE allows it: standard or URL-safe alphabet, padded or not.
+fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let s = s.trim();
+    B64.decode(s)
+        .or_else(|_| URL_SAFE.decode(s))
+        .or_else(|_| STANDARD_NO_PAD.decode(s))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(s))
+        .ok()
 }
 
 /// Why an envelope did not verify.

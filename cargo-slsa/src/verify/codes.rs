@@ -21,6 +21,8 @@ crate::finding_codes! {
         SourceMismatch => ("source-mismatch", Error, "The provenance's (or certificate's) source repository is not the required one."),
         /// The source ref differs.
         RefMismatch => ("ref-mismatch", Error, "The provenance's (or certificate's) source ref is not the required one."),
+        /// The build used uncommitted changes.
+        DirtyBuild => ("dirty-build", Error, "The attested build used uncommitted changes or untracked files, so its source commit does not describe it."),
         /// The Lambda package is not attested.
         LambdaMismatch => ("lambda-mismatch", Error, "The deployed Lambda package's CodeSha256 is not an attested subject."),
         /// Rebuilding gave other bytes.

@@ -119,17 +119,19 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
     };
 
     // Checks on the verified statements.
-    let mut provenances = Vec::new();
+    let mut provenances: Vec<(Option<usize>, &Statement)> = Vec::new();
     for (line, st) in &verified.statements {
-        let at = |f: Finding| f.at(&att_path, *line, None);
         if st.type_ != STATEMENT_TYPE {
-            report.findings.push(at(Finding::new(
-                VerifyCode::StatementType.rule(),
-                format!(
-                    "statement _type is {:?}, expected {STATEMENT_TYPE}",
-                    st.type_
-                ),
-            )));
+            report.findings.push(
+                Finding::new(
+                    VerifyCode::StatementType.rule(),
+                    format!(
+                        "statement _type is {:?}, expected {STATEMENT_TYPE}",
+                        st.type_
+                    ),
+                )
+                .at(&att_path, *line, None),
+            );
             continue;
         }
         if st.predicate_type == SLSA_PROVENANCE_V1 {
@@ -154,22 +156,27 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         );
     }
 
-    let subject_of = |sha: &str| {
-        provenances.iter().find_map(|(_, st)| {
-            st.subject
-                .iter()
-                .find(|s| {
-                    s.digest
-                        .get("sha256")
-                        .is_some_and(|d| d.eq_ignore_ascii_case(sha))
-                })
-                .map(|s| s.name.clone().unwrap_or_default())
-        })
+    // Which provenance statements name each artifact. Every policy check below applies to
+    // every statement that names something being verified — not just the first statement in
+    // the file — so appending another validly signed statement cannot lend an artifact a
+    // source or builder it does not have.
+    let naming = |sha: &str| -> Vec<usize> {
+        provenances
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, st))| subject_name(st, sha).is_some())
+            .map(|(i, _)| i)
+            .collect()
     };
+    let mut relevant: Vec<usize> = Vec::new();
     let mut shown = Vec::new();
-    for (path, sha) in &artifacts {
-        let subject = subject_of(sha);
-        if subject.is_none() && !provenances.is_empty() {
+    let mut per_artifact: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (k, (path, sha)) in artifacts.iter().enumerate() {
+        let idx = naming(sha);
+        let subject = idx
+            .first()
+            .and_then(|&i| subject_name(provenances[i].1, sha));
+        if idx.is_empty() && !provenances.is_empty() {
             report.findings.push(
                 Finding::new(
                     VerifyCode::SubjectMissing.rule(),
@@ -182,86 +189,106 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
                 .at(path, None, None),
             );
         }
+        relevant.extend(&idx);
         shown.push(json!({"path": path, "sha256": sha, "subject": subject}));
+        per_artifact.push((k, idx));
     }
     if let Some(hex) = &lambda
         && !provenances.is_empty()
-        && subject_of(hex).is_none()
     {
-        report.findings.push(Finding::new(
-            VerifyCode::LambdaMismatch.rule(),
-            format!(
-                "the deployed Lambda package (CodeSha256 {}, sha256 {hex}) is not one of the \
-                 attested subjects: do not deploy it",
-                args.lambda_code_sha256.as_deref().unwrap_or_default()
-            ),
-        ));
+        let idx = naming(hex);
+        if idx.is_empty() {
+            report.findings.push(Finding::new(
+                VerifyCode::LambdaMismatch.rule(),
+                format!(
+                    "the deployed Lambda package (CodeSha256 {}, sha256 {hex}) is not one of the \
+                     attested subjects: do not deploy it",
+                    args.lambda_code_sha256.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        relevant.extend(idx);
     }
+    relevant.sort_unstable();
+    relevant.dedup();
 
-    let mut summary_prov = None;
-    if let Some((line, st)) = provenances.first() {
-        let p = &st.predicate;
-        let builder_id = p
-            .pointer("/runDetails/builder/id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let source = p
-            .pointer("/buildDefinition/externalParameters/source")
-            .and_then(Value::as_str);
-        let commit = p
-            .pointer("/buildDefinition/resolvedDependencies/0/digest/gitCommit")
-            .and_then(Value::as_str);
-        let recorded_ref = source.and_then(|s| {
-            let s = s.strip_prefix("git+").unwrap_or(s);
-            s.rfind('@')
-                .filter(|i| s[..*i].contains('/'))
-                .map(|i| s[i + 1..].to_string())
-        });
-        let at = |f: Finding| f.at(&att_path, *line, None);
+    let mut summary_prov = Vec::new();
+    for &i in &relevant {
+        let (line, st) = provenances[i];
+        let rec = Recorded::of(st);
+        let at = |f: Finding| f.at(&att_path, line, None);
+        if rec.dirty {
+            report.findings.push(at(Finding::new(
+                VerifyCode::DirtyBuild.rule(),
+                format!(
+                    "the attested build used uncommitted changes (the source {} is marked dirty), \
+                     so commit {} does not describe it",
+                    rec.source.as_deref().unwrap_or("?"),
+                    rec.commit.as_deref().unwrap_or("?")
+                ),
+            )));
+        }
         if let Some(want) = &args.builder_id {
-            let ok = builder_id == want
+            let ok = rec.builder_id == *want
                 || (!want.contains('@')
-                    && builder_id.split_once('@').map(|(b, _)| b) == Some(want.as_str()));
+                    && rec.builder_id.split_once('@').map(|(b, _)| b) == Some(want.as_str()));
             if !ok {
                 report.findings.push(at(Finding::new(
                     VerifyCode::BuilderMismatch.rule(),
-                    format!("builder.id is {builder_id:?}, expected {want:?}"),
+                    format!("builder.id is {:?}, expected {want:?}", rec.builder_id),
+                )));
+            }
+            if let Some(signer) = verified
+                .cert_claims
+                .as_ref()
+                .and_then(|c| c.build_signer_uri.as_ref())
+                && signer != want
+                && signer.split_once('@').map(|(b, _)| b) != Some(want.as_str())
+            {
+                report.findings.push(at(Finding::new(
+                    VerifyCode::BuilderMismatch.rule(),
+                    format!("the signing certificate's build signer is {signer}, expected {want}"),
                 )));
             }
         }
         if let Some(want) = &args.source_uri {
-            let got = source.map(repo_key);
-            if got.as_deref() != Some(repo_key(want).as_str()) {
+            if rec.repository.as_deref().map(repo_key) != Some(repo_key(want)) {
                 report.findings.push(at(Finding::new(
                     VerifyCode::SourceMismatch.rule(),
                     format!(
                         "the provenance's source is {}, expected {want}",
-                        source.unwrap_or("not recorded")
+                        rec.repository.as_deref().unwrap_or("not recorded")
                     ),
                 )));
             }
-            if let Some(claims) = &verified.cert_claims
-                && let Some(cert_repo) = &claims.source_repository_uri
+            if let Some(cert_repo) = verified
+                .cert_claims
+                .as_ref()
+                .and_then(|c| c.source_repository_uri.as_ref())
                 && repo_key(cert_repo) != repo_key(want)
             {
                 report.findings.push(at(Finding::new(
                     VerifyCode::SourceMismatch.rule(),
-                    format!("the signing certificate's source repository is {cert_repo}, expected {want}"),
+                    format!(
+                        "the signing certificate's source repository is {cert_repo}, expected {want}"
+                    ),
                 )));
             }
         }
         if let Some(want) = &args.source_ref {
-            if recorded_ref.as_deref() != Some(want.as_str()) {
+            if rec.git_ref.as_deref() != Some(want.as_str()) {
                 report.findings.push(at(Finding::new(
                     VerifyCode::RefMismatch.rule(),
                     format!(
                         "the provenance's source ref is {}, expected {want}",
-                        recorded_ref.as_deref().unwrap_or("not recorded")
+                        rec.git_ref.as_deref().unwrap_or("not recorded")
                     ),
                 )));
             }
-            if let Some(claims) = &verified.cert_claims
-                && let Some(cert_ref) = &claims.source_repository_ref
+            if let Some(cert_ref) = verified
+                .cert_claims
+                .as_ref()
+                .and_then(|c| c.source_repository_ref.as_ref())
                 && cert_ref != want
             {
                 report.findings.push(at(Finding::new(
@@ -270,16 +297,45 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
                 )));
             }
         }
-        if args.rebuild && report.findings.is_empty() {
-            rebuild(ctx, st, &artifacts, &mut report)?;
+        // Keyless: the commit Fulcio vouched for must be the one the provenance names.
+        if let (Some(cert_commit), Some(commit)) = (
+            verified
+                .cert_claims
+                .as_ref()
+                .and_then(|c| c.source_repository_digest.as_ref()),
+            &rec.commit,
+        ) && !cert_commit.eq_ignore_ascii_case(commit)
+        {
+            report.findings.push(at(Finding::new(
+                VerifyCode::SourceMismatch.rule(),
+                format!(
+                    "the signing certificate vouches for commit {cert_commit}, but the provenance \
+                     names {commit}"
+                ),
+            )));
         }
-        summary_prov = Some(json!({
-            "builderId": builder_id,
-            "source": source,
-            "commit": commit,
-            "buildType": p.pointer("/buildDefinition/buildType"),
+        summary_prov.push(json!({
+            "line": line,
+            "builderId": rec.builder_id,
+            "source": rec.source,
+            "commit": rec.commit,
+            "buildType": st.predicate.pointer("/buildDefinition/buildType"),
         }));
     }
+    if args.rebuild && !report.failed() {
+        for &i in &relevant {
+            let (line, st) = provenances[i];
+            let mine: Vec<(PathBuf, String)> = per_artifact
+                .iter()
+                .filter(|(_, idx)| idx.contains(&i))
+                .map(|(k, _)| artifacts[*k].clone())
+                .collect();
+            if !mine.is_empty() {
+                rebuild(ctx, &att_path, line, st, &mine, &mut report)?;
+            }
+        }
+    }
+    let summary_prov = summary_prov.into_iter().next();
 
     report.summary.insert("attestation".into(), json!(att_path));
     report
@@ -398,14 +454,19 @@ fn verify_keyless(
     use sigstore_verify::{VerificationPolicy, Verifier};
 
     let AttestationFile::Bundle(bundle) = file else {
-        bail!(
+        return Err(InputError::at(
+            att_path,
+            None,
+            None,
             "keyless verification needs the Sigstore bundle (NAME.sigstore.json): a .intoto.jsonl \
-             file carries no certificate"
-        );
+             file carries no certificate",
+        )
+        .into());
     };
-    let root = match &args.trusted_root {
+    let root_path = args.trusted_root.as_ref().map(|p| abs(ctx, p));
+    let root = match &root_path {
         Some(p) => {
-            let p = abs(ctx, p);
+            let p = p.clone();
             let text = std::fs::read_to_string(&p).map_err(|e| {
                 InputError::at(&p, None, None, format!("cannot read the trusted root: {e}"))
             })?;
@@ -416,8 +477,15 @@ fn verify_keyless(
         None => TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
             .map_err(|e| anyhow!("the built-in Sigstore trusted root is unusable: {e}"))?,
     };
-    let verifier =
-        Verifier::new(&root).map_err(|e| anyhow!("the trusted root is unusable: {e}"))?;
+    let verifier = Verifier::new(&root).map_err(|e| match &root_path {
+        Some(p) => anyhow::Error::from(InputError::at(
+            p,
+            None,
+            None,
+            format!("the trusted root is unusable: {e}"),
+        )),
+        None => anyhow!("the built-in trusted root is unusable: {e}"),
+    })?;
     let issuer = args.certificate_oidc_issuer.clone().unwrap_or_default();
     let policy = match &args.certificate_identity {
         Some(id) => VerificationPolicy::new(id.as_str(), issuer.clone()),
@@ -438,9 +506,11 @@ fn verify_keyless(
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();
-            let code = if msg.to_ascii_lowercase().contains("identity")
-                || msg.to_ascii_lowercase().contains("issuer")
-            {
+            let code = if matches!(
+                e,
+                sigstore_verify::Error::IdentityMismatch { .. }
+                    | sigstore_verify::Error::IssuerMismatch { .. }
+            ) {
                 VerifyCode::CertificateMismatch
             } else {
                 VerifyCode::SignatureInvalid
@@ -493,9 +563,84 @@ fn verify_keyless(
     })
 }
 
-/// `--rebuild`: export the recorded commit, build it with the recorded parameters, compare.
+/// What a provenance statement says about its source and builder.
+struct Recorded {
+    source: Option<String>,
+    repository: Option<String>,
+    git_ref: Option<String>,
+    commit: Option<String>,
+    dirty: bool,
+    builder_id: String,
+}
+
+impl Recorded {
+    fn of(st: &Statement) -> Recorded {
+        let p = &st.predicate;
+        let ext = p.pointer("/buildDefinition/externalParameters");
+        let get = |k: &str| {
+            ext.and_then(|e| e.get(k))
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        let source = get("source");
+        // The source's own entry in resolvedDependencies (never "the first one": without a
+        // source, the first entry is the toolchain).
+        let entry = source.as_ref().and_then(|uri| {
+            p.pointer("/buildDefinition/resolvedDependencies")
+                .and_then(Value::as_array)
+                .and_then(|deps| {
+                    deps.iter()
+                        .find(|d| d.get("uri").and_then(Value::as_str) == Some(uri))
+                })
+        });
+        let split = source.as_deref().map(|s| {
+            let s = s.strip_prefix("git+").unwrap_or(s);
+            match s.rfind('@') {
+                Some(i) if s[..i].contains('/') => {
+                    (s[..i].to_string(), Some(s[i + 1..].to_string()))
+                }
+                _ => (s.to_string(), None),
+            }
+        });
+        Recorded {
+            repository: get("repository").or_else(|| split.as_ref().map(|(r, _)| r.clone())),
+            git_ref: get("ref").or_else(|| split.and_then(|(_, r)| r)),
+            commit: entry
+                .and_then(|e| e.pointer("/digest/gitCommit"))
+                .and_then(Value::as_str)
+                .map(String::from),
+            dirty: entry
+                .and_then(|e| e.pointer("/annotations/dirty"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            builder_id: p
+                .pointer("/runDetails/builder/id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            source,
+        }
+    }
+}
+
+/// The name of the subject of `st` with sha256 `sha` (case-insensitive hex), if any.
+fn subject_name(st: &Statement, sha: &str) -> Option<String> {
+    st.subject
+        .iter()
+        .find(|s| {
+            s.digest
+                .get("sha256")
+                .is_some_and(|d| d.eq_ignore_ascii_case(sha))
+        })
+        .map(|s| s.name.clone().unwrap_or_default())
+}
+
+/// `--rebuild`: check out the recorded commit, build it with the recorded parameters, compare.
+/// Any artifact named by `st` that the rebuild does not reproduce is a `rebuild-mismatch`.
 fn rebuild(
     ctx: &Ctx,
+    att_path: &Path,
+    line: Option<usize>,
     st: &Statement,
     artifacts: &[(PathBuf, String)],
     report: &mut Report,
@@ -506,15 +651,24 @@ fn rebuild(
         .cloned()
         .unwrap_or(Value::Null);
     if ext.get("prebuiltArtifacts").is_some() || ext.get("command").is_none() {
-        bail!(
+        return Err(InputError::at(
+            att_path,
+            line,
+            None,
             "--rebuild: this attestation records prebuilt artifacts, not a build cargo-slsa ran, \
-             so there is nothing to repeat"
-        );
+             so there is nothing to repeat",
+        )
+        .into());
     }
-    let commit = p
-        .pointer("/buildDefinition/resolvedDependencies/0/digest/gitCommit")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("--rebuild: the provenance records no source commit"))?;
+    let rec = Recorded::of(st);
+    let commit = rec.commit.clone().ok_or_else(|| {
+        InputError::at(
+            att_path,
+            line,
+            None,
+            "--rebuild: the provenance records no source commit",
+        )
+    })?;
     let spec = BuildSpec {
         package: ext.get("package").and_then(Value::as_str).map(String::from),
         bins: strings(ext.get("bins")),
@@ -536,7 +690,15 @@ fn rebuild(
     };
     let workspace = ext.get("workspace").and_then(Value::as_str).unwrap_or("");
     if workspace.split('/').any(|c| c == "..") || workspace.starts_with('/') {
-        bail!("--rebuild: the recorded workspace path {workspace:?} is not inside the repository");
+        return Err(InputError::at(
+            att_path,
+            line,
+            None,
+            format!(
+                "--rebuild: the recorded workspace path {workspace:?} is not inside the repository"
+            ),
+        )
+        .into());
     }
     let here = crate::workspace::Workspace::locate(ctx)?;
     let top = build::Source::detect(here.parent().unwrap_or(Path::new(".")))
@@ -548,20 +710,21 @@ fn rebuild(
         .context("creating a directory for the rebuild")?;
     let src = tmp.path().join("src");
     std::fs::create_dir_all(&src)?;
-    build::export_commit(&top, commit, &src)?;
+    build::export_commit(&top, &commit, &src)?;
     let root = src.join(workspace);
     let toolchain = Toolchain::detect(&root)?;
-    if let Some(rec) = p
+    if let Some(recorded) = p
         .pointer("/buildDefinition/internalParameters/rustc")
         .and_then(Value::as_str)
-        && rec.trim() != toolchain.rustc_vv.trim()
+        && recorded.trim() != toolchain.rustc_vv.trim()
     {
         report.findings.push(Finding::new(
             VerifyCode::ToolchainDiffers.rule(),
             format!(
                 "the rebuild uses {} but the attested build used {}",
                 toolchain.release,
-                rec.lines()
+                recorded
+                    .lines()
                     .find_map(|l| l.strip_prefix("release:"))
                     .unwrap_or("another rustc")
                     .trim()
@@ -572,8 +735,11 @@ fn rebuild(
         .pointer("/buildDefinition/internalParameters/env/SOURCE_DATE_EPOCH")
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok());
+    let base = build::base_flags_of_record(&strings(
+        p.pointer("/buildDefinition/internalParameters/rustflags"),
+    ));
     let target_dir = tmp.path().join("target");
-    let env = build::repro_env(&root, &target_dir, &toolchain, epoch, "");
+    let env = build::repro_env(&root, &target_dir, &toolchain, epoch, &base);
     let built = build::build(
         &root.join("Cargo.toml"),
         &target_dir,
@@ -587,14 +753,9 @@ fn rebuild(
         rebuilt.push((b.name.clone(), build::sha256_file(&b.path)?));
     }
     for (path, sha) in artifacts {
-        let name = st
-            .subject
-            .iter()
-            .find(|s| s.digest.get("sha256") == Some(sha))
-            .and_then(|s| s.name.clone());
-        let Some(name) = name else { continue };
+        let name = subject_name(st, sha).unwrap_or_default();
         let got = rebuilt.iter().find(|(n, _)| *n == name).map(|(_, d)| d);
-        if got != Some(sha) {
+        if !got.is_some_and(|g| g.eq_ignore_ascii_case(sha)) {
             report.findings.push(
                 Finding::new(
                     VerifyCode::RebuildMismatch.rule(),
@@ -608,9 +769,14 @@ fn rebuild(
             );
         }
     }
+    let n = report
+        .summary
+        .get("rebuilt")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     report
         .summary
-        .insert("rebuilt".into(), json!(rebuilt.len()));
+        .insert("rebuilt".into(), json!(n + rebuilt.len() as u64));
     Ok(())
 }
 

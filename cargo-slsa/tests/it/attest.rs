@@ -97,20 +97,19 @@ fn attest_builds_reproducibly_records_the_build_and_verifies() {
     let (key, public) = keygen(&env, keys.path());
     let head = git(project.path(), &["rev-parse", "HEAD"]);
 
-    let out = slsa(
-        &env,
-        project.path(),
-        &[
-            "attest",
-            "--offline",
-            "--reproducible",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-    )
-    .assert_success();
+    // The user's own rustc flags are kept (and recorded, and used again by --rebuild).
+    let mut cmd = env.command(crate::bin(), project.path());
+    cmd.args([
+        "attest",
+        "--offline",
+        "--reproducible",
+        "--key",
+        key.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ])
+    .env("RUSTFLAGS", "--cfg=slsa_user_flag");
+    let out = slsa_tests::run(cmd).assert_success();
     let report = json(&out);
     assert_eq!(report["summary"]["reproducible"], true, "{report}");
     let bin = project.join("target/release/app");
@@ -133,16 +132,26 @@ fn attest_builds_reproducibly_records_the_build_and_verifies() {
         bd["internalParameters"]["env"]["SOURCE_DATE_EPOCH"], "1700000000",
         "the commit time"
     );
-    let rustflags = bd["internalParameters"]["env"]["RUSTFLAGS"]
-        .as_str()
-        .expect("rustflags");
-    assert!(
-        rustflags.contains("--remap-path-prefix=$WORKSPACE=/slsa/src"),
-        "{rustflags}"
+    let rustflags: Vec<&str> = bd["internalParameters"]["rustflags"]
+        .as_array()
+        .expect("rustflags")
+        .iter()
+        .map(|f| f.as_str().expect("flag"))
+        .collect();
+    assert_eq!(
+        rustflags[0], "--cfg=slsa_user_flag",
+        "the user's flags come first"
     );
     assert!(
-        !rustflags.contains(project.path().to_str().expect("utf-8")),
-        "no machine paths"
+        rustflags.contains(&"--remap-path-prefix=$WORKSPACE=/slsa/src"),
+        "{rustflags:?}"
+    );
+    // No machine paths in what was recorded about the build (the source URL of a clone
+    // without a remote is a file:// URL, which is the truth).
+    let internal = bd["internalParameters"].to_string();
+    assert!(
+        !internal.contains(project.path().to_str().expect("utf-8")),
+        "no machine paths: {internal}"
     );
     let deps = bd["resolvedDependencies"].as_array().expect("deps");
     assert_eq!(deps[0]["digest"]["gitCommit"], head.as_str());
@@ -259,6 +268,88 @@ fn an_irreproducible_build_fails_and_writes_nothing() {
     assert_eq!(codes(&report), ["not-reproducible"]);
     assert_eq!(report["summary"]["reproducible"], false);
     assert!(!project.exists("target/slsa"), "nothing written");
+
+    // Attested without the check, a rebuild elsewhere exposes it.
+    slsa(
+        &env,
+        project.path(),
+        &["attest", "--offline", "--key", key.to_str().expect("utf-8")],
+    )
+    .assert_success();
+    let public = keys.path().join("k.pub");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "verify",
+            "target/release/app",
+            "--attestation",
+            "target/slsa/app.intoto.jsonl",
+            "--key",
+            public.to_str().expect("utf-8"),
+            "--rebuild",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["rebuild-mismatch"]);
+}
+
+#[test]
+fn a_dirty_tree_is_not_attested_unless_allowed_and_then_fails_verification() {
+    let env = Env::new();
+    let project = app_project(&env, "fn main() { println!(\"{}\", alpha::a()); }\n");
+    let keys = tempfile::tempdir().expect("tmp");
+    let (key, public) = keygen(&env, keys.path());
+    // An untracked file counts: it could be a .cargo/config.toml or an include_bytes! target.
+    project.write("notes.txt", "uncommitted");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "attest",
+            "--offline",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["source-dirty"]);
+    assert!(!project.exists("target/slsa"), "nothing written");
+    assert!(!project.exists("target/release/app"), "nothing built");
+
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "attest",
+            "--offline",
+            "--allow-dirty",
+            "--key",
+            key.to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "verify",
+            "target/release/app",
+            "--attestation",
+            "target/slsa/app.intoto.jsonl",
+            "--key",
+            public.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["dirty-build"]);
 }
 
 /// A project with a lock and a commit, and a prebuilt "Lambda zip" attested with `--artifact`.
@@ -279,6 +370,7 @@ fn attested() -> Attested {
             "[package]\nname = \"fn\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
         )
         .file("src/main.rs", "fn main() {}\n")
+        .file(".gitignore", "/target\n/dist\n/att\n")
         .build();
     crate::lock_and_fetch(&env, &project);
     git(project.path(), &["init", "-q"]);
@@ -536,6 +628,45 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
     );
     let f = a.write_envelope("statement-type.jsonl", &env);
     assert_eq!(codes(&a.verify(&f, &[], 1)), ["statement-type"]);
+
+    // Another validly signed statement appended to the file (say, a branch build signed by the
+    // same key) cannot lend its artifact the release's ref: every statement naming the
+    // artifact is held to the policy.
+    let evil = b"PK evil branch build".to_vec();
+    a.project.write("dist/evil.zip", &evil);
+    let mut st = statement.clone();
+    st["subject"][0]["digest"]["sha256"] = Value::String(sha256_hex(&evil));
+    st["predicate"]["buildDefinition"]["externalParameters"]["ref"] =
+        Value::String("refs/heads/evil".into());
+    let branch = a.openssl_sign(
+        "application/vnd.in-toto+json",
+        &serde_json::to_vec(&st).expect("json"),
+    );
+    a.project.write(
+        "att/appended.jsonl",
+        format!(
+            "{}\n{branch}\n",
+            a.project.read("att/bootstrap.zip.intoto.jsonl").trim()
+        ),
+    );
+    let out = slsa(
+        &a.env,
+        a.project.path(),
+        &[
+            "verify",
+            "dist/evil.zip",
+            "--attestation",
+            "att/appended.jsonl",
+            "--key",
+            a.public.to_str().expect("utf-8"),
+            "--source-ref",
+            "refs/heads/main",
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["ref-mismatch"]);
 
     // And the untouched statement signed by openssl verifies: our verifier accepts a signature
     // made by an independent implementation.

@@ -52,6 +52,10 @@ fn fixture() -> Fixture {
         )
         .file("src/main.rs", "fn main() {}\n")
         .file("dist/bootstrap.zip", "PK pretend zip")
+        .file(
+            ".gitignore",
+            "/target\n/trusted_root.json\n/fake_root.json\n",
+        )
         .build();
     crate::lock_and_fetch(&env, &project);
     git(project.path(), &["init", "-q"]);
