@@ -2,8 +2,9 @@
 //! composite `action.yml` passes them), runs the cargo-slsa library in-process, and speaks the
 //! runner's file protocols:
 //!
-//! - `$GITHUB_OUTPUT`: `findings=N`, `sarif-file=PATH`, `attestations=` (paths, once `attest`
-//!   lands), appended as `key=value` lines;
+//! - `$GITHUB_OUTPUT`: `findings=N`, `sarif-file=PATH`, and `attestations` (the files `attest`
+//!   wrote, one per line, relative to the workspace — ready for `upload-artifact`'s `path:`),
+//!   appended in the runner's `key=value` and `key<<DELIMITER` forms;
 //! - `$GITHUB_STEP_SUMMARY`: a markdown table of every finding (appended);
 //! - stdout: `::error file=…,line=…::` annotations, capped at [`MAX_ANNOTATIONS`] (the runner
 //!   shows only a few per step anyway) with a notice pointing at the SARIF file for the rest;
@@ -177,7 +178,7 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
         Produced::Document(bytes) => {
             // `sbom` without --output: the document is the result.
             out.write_all(&bytes)?;
-            write_outputs(env, 0, None)?;
+            write_outputs(env, 0, None, &[])?;
             return Ok(0);
         }
     };
@@ -224,7 +225,22 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
             &cargo_slsa::report::summary_markdown(&report, &base),
         )?;
     }
-    write_outputs(env, report.findings.len(), sarif.as_deref())?;
+    let attestations: Vec<String> = if report.command == "attest" {
+        report
+            .changes
+            .iter()
+            .map(|c| {
+                c.file
+                    .strip_prefix(&base)
+                    .unwrap_or(&c.file)
+                    .display()
+                    .to_string()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    write_outputs(env, report.findings.len(), sarif.as_deref(), &attestations)?;
 
     // One verdict for the step and the summary: the command's own (its deny level, from flags or
     // configuration) unless `fail-on` says never; `fail-on: warning` also fails on warnings.
@@ -239,18 +255,28 @@ fn write_outputs(
     env: &HashMap<String, String>,
     findings: usize,
     sarif: Option<&Path>,
+    attestations: &[String],
 ) -> Result<()> {
     let Some(path) = env.get("GITHUB_OUTPUT").filter(|s| !s.is_empty()) else {
         return Ok(());
     };
     let sarif = sarif.map(|p| p.display().to_string()).unwrap_or_default();
-    if sarif.contains('\n') {
-        bail!("the SARIF path contains a newline");
+    if sarif.contains('\n') || attestations.iter().any(|a| a.contains('\n')) {
+        bail!("an output path contains a newline");
     }
-    append(
-        Path::new(path),
-        &format!("findings={findings}\nsarif-file={sarif}\nattestations=\n"),
-    )
+    // A multi-line value uses the heredoc form with a delimiter that cannot occur in it.
+    let mut delimiter = String::from("CARGO_SLSA_EOF");
+    while attestations.iter().any(|a| a.contains(&delimiter)) {
+        delimiter.push('_');
+    }
+    let mut text = format!("findings={findings}\nsarif-file={sarif}\nattestations<<{delimiter}\n");
+    for a in attestations {
+        text.push_str(a);
+        text.push('\n');
+    }
+    text.push_str(&delimiter);
+    text.push('\n');
+    append(Path::new(path), &text)
 }
 
 /// The report type, re-exported for tests.

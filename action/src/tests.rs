@@ -80,7 +80,7 @@ fn harden_on_a_simulated_runner_writes_outputs_summary_annotations_and_sarif() {
     assert_eq!(
         outputs,
         format!(
-            "findings=2\nsarif-file={}\nattestations=\n",
+            "findings=2\nsarif-file={}\nattestations<<CARGO_SLSA_EOF\nCARGO_SLSA_EOF\n",
             sarif_path.display()
         )
     );
@@ -239,4 +239,39 @@ fn the_commands_own_deny_level_fails_the_step_and_paths_are_repository_relative(
         project.path(),
     );
     assert_eq!(code, 0);
+}
+
+#[test]
+fn attest_lists_the_files_it_wrote_in_the_attestations_output() {
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .file(
+            "Cargo.lock",
+            "version = 4\n\n[[package]]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+        )
+        .file("src/main.rs", "fn main() {}\n")
+        .file("dist/bootstrap.zip", "PK zip")
+        .build();
+    let mut r = runner(&[
+        ("COMMAND", "attest"),
+        ("ARGS", "--artifact dist/bootstrap.zip --unsigned"),
+        ("SARIF_FILE", "none"),
+    ]);
+    r.env.insert(
+        "GITHUB_WORKSPACE".into(),
+        project.path().display().to_string(),
+    );
+    let (code, stdout) = run_in(&r, project.path());
+    assert_eq!(code, 0, "{stdout}");
+    // Not a git repository: said as a warning annotation.
+    assert!(stdout.contains("source-unknown"), "{stdout}");
+    let outputs = std::fs::read_to_string(&r.output).expect("GITHUB_OUTPUT written");
+    assert_eq!(
+        outputs,
+        "findings=1\nsarif-file=\nattestations<<CARGO_SLSA_EOF\ntarget/slsa/bootstrap.zip.statement.json\nCARGO_SLSA_EOF\n"
+    );
+    assert!(project.exists("target/slsa/bootstrap.zip.statement.json"));
 }

@@ -17,7 +17,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// What to build.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,20 +155,33 @@ fn rustc_program() -> std::ffi::OsString {
 impl Toolchain {
     /// Ask the toolchain in effect in `dir` (rust-toolchain.toml applies).
     pub fn detect(dir: &Path) -> Result<Toolchain> {
-        let rustc_vv = output_of(
-            Command::new(rustc_program()).arg("-vV").current_dir(dir),
-            "`rustc -vV`",
-        )?;
-        let cargo_v = output_of(
-            Command::new(cargo_program()).arg("-V").current_dir(dir),
-            "`cargo -V`",
-        )?;
-        let sysroot = output_of(
-            Command::new(rustc_program())
-                .args(["--print", "sysroot"])
-                .current_dir(dir),
-            "`rustc --print sysroot`",
-        )?;
+        // Three short processes (each through rustup's proxy): run them side by side.
+        let (rustc_vv, cargo_v, sysroot) = std::thread::scope(|s| {
+            let vv = s.spawn(|| {
+                output_of(
+                    Command::new(rustc_program()).arg("-vV").current_dir(dir),
+                    "`rustc -vV`",
+                )
+            });
+            let cv = s.spawn(|| {
+                output_of(
+                    Command::new(cargo_program()).arg("-V").current_dir(dir),
+                    "`cargo -V`",
+                )
+            });
+            let sr = output_of(
+                Command::new(rustc_program())
+                    .args(["--print", "sysroot"])
+                    .current_dir(dir),
+                "`rustc --print sysroot`",
+            );
+            let join = |h: std::thread::ScopedJoinHandle<'_, Result<String>>| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a toolchain query panicked")))
+            };
+            (join(vv), join(cv), sr)
+        });
+        let (rustc_vv, cargo_v, sysroot) = (rustc_vv?, cargo_v?, sysroot?);
         let field = |k: &str| {
             rustc_vv
                 .lines()
@@ -277,14 +289,33 @@ impl Source {
                 toplevel: None,
             };
         };
-        let commit = git(&top, &["rev-parse", "--verify", "-q", "HEAD"]);
-        let commit_time =
-            git(&top, &["log", "-1", "--format=%ct", "HEAD"]).and_then(|t| t.parse::<i64>().ok());
-        // Untracked files count: an untracked .cargo/config.toml or an include_bytes! target
-        // changes the build as much as an edit does.
-        let dirty = git(&top, &["status", "--porcelain", "--untracked-files=normal"])
-            .map(|s| !s.is_empty())
-            .unwrap_or(false);
+        // Independent queries, side by side.
+        let (commit, commit_time, status, origin, symbolic, tag) = std::thread::scope(|s| {
+            let q = |args: &'static [&'static str]| {
+                let top = &top;
+                s.spawn(move || git(top, args))
+            };
+            let handles = [
+                q(&["rev-parse", "--verify", "-q", "HEAD"]),
+                q(&["log", "-1", "--format=%ct", "HEAD"]),
+                // Untracked files count: an untracked .cargo/config.toml or an include_bytes!
+                // target changes the build as much as an edit does.
+                q(&["status", "--porcelain", "--untracked-files=normal"]),
+                q(&["remote", "get-url", "origin"]),
+                q(&["symbolic-ref", "-q", "HEAD"]),
+                q(&["describe", "--tags", "--exact-match", "HEAD"]),
+            ];
+            let mut r = handles.map(|h| h.join().ok().flatten());
+            (
+                r[0].take(),
+                r[1].take().and_then(|t| t.parse::<i64>().ok()),
+                r[2].take(),
+                r[3].take(),
+                r[4].take(),
+                r[5].take(),
+            )
+        });
+        let dirty = status.map(|s| !s.is_empty()).unwrap_or(false);
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let in_actions = env("GITHUB_ACTIONS").as_deref() == Some("true");
         let (repo, git_ref) = match (
@@ -305,13 +336,10 @@ impl Source {
                 )
             }
             _ => {
-                let repo = git(&top, &["remote", "get-url", "origin"])
+                let repo = origin
                     .map(|u| format!("git+{}", normalize_repo_url(&u)))
                     .unwrap_or_else(|| format!("git+file://{}", top.display()));
-                let git_ref = git(&top, &["symbolic-ref", "-q", "HEAD"]).or_else(|| {
-                    git(&top, &["describe", "--tags", "--exact-match", "HEAD"])
-                        .map(|t| format!("refs/tags/{t}"))
-                });
+                let git_ref = symbolic.or_else(|| tag.map(|t| format!("refs/tags/{t}")));
                 (Some(repo), git_ref)
             }
         };
@@ -563,21 +591,22 @@ pub fn build(
     Ok(built)
 }
 
-/// Lowercase hex SHA-256 of a file, streamed.
+/// Lowercase hex SHA-256 of a file, streamed (aws-lc-rs: SHA extensions where the CPU has them;
+/// release artifacts are tens of megabytes).
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = std::io::Read::read(&mut f, &mut buf)
             .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
-        h.update(&buf[..n]);
+        ctx.update(&buf[..n]);
     }
-    Ok(hex::encode(h.finalize()))
+    Ok(hex::encode(ctx.finish().as_ref()))
 }
 
 /// Copy the source tree at `top` (the git top level, or the workspace root outside git) to

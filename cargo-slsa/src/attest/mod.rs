@@ -106,7 +106,44 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     };
     let (root, manifest) = workspace_root(ctx)?;
     let lock_path = root.join("Cargo.lock");
-    let lock = crate::workspace::Lockfile::load(&lock_path).map_err(|e| {
+    for a in &args.artifact {
+        let p = abs(ctx, a);
+        if !p.is_file() {
+            return Err(InputError::at(&p, None, None, "--artifact: no such file").into());
+        }
+    }
+    // The lock, the git queries, the toolchain queries and (for prebuilt artifacts) the
+    // hashing are independent: run them side by side.
+    let prebuilt = !args.artifact.is_empty();
+    let (lock, source, toolchain, prebuilt_subjects) = std::thread::scope(|s| {
+        let lock = s.spawn(|| crate::workspace::Lockfile::load(&lock_path));
+        let source = s.spawn(|| Source::detect(&root));
+        let toolchain = s.spawn(|| Toolchain::detect(&root));
+        let subjects: Result<Vec<Subject>> = args
+            .artifact
+            .iter()
+            .map(|a| {
+                let path = abs(ctx, a);
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Ok(Subject {
+                    sha256: build::sha256_file(&path)?,
+                    name,
+                    path,
+                })
+            })
+            .collect();
+        let panicked = || anyhow!("a worker thread panicked");
+        (
+            lock.join().unwrap_or_else(|_| Err(panicked())),
+            source.join().map_err(|_| panicked()),
+            toolchain.join().unwrap_or_else(|_| Err(panicked())),
+            subjects,
+        )
+    });
+    let lock = lock.map_err(|e| {
         if lock_path.exists() {
             e
         } else {
@@ -120,14 +157,9 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             .into()
         }
     })?;
-    for a in &args.artifact {
-        let p = abs(ctx, a);
-        if !p.is_file() {
-            return Err(InputError::at(&p, None, None, "--artifact: no such file").into());
-        }
-    }
-    let source = Source::detect(&root);
-    let toolchain = Toolchain::detect(&root)?;
+    let source = source?;
+    let toolchain = toolchain?;
+    let prebuilt_subjects = prebuilt_subjects?;
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => Some(
             v.trim()
@@ -227,24 +259,9 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let base_rustflags = build::ambient_rustflags();
     let tdir = target_dir(ctx, &root);
     let env = build::repro_env(&root, &tdir, &toolchain, epoch, &base_rustflags);
-    let prebuilt = !args.artifact.is_empty();
 
     let subjects: Vec<Subject> = if prebuilt {
-        args.artifact
-            .iter()
-            .map(|a| {
-                let path = abs(ctx, a);
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                Ok(Subject {
-                    sha256: build::sha256_file(&path)?,
-                    name,
-                    path,
-                })
-            })
-            .collect::<Result<_>>()?
+        prebuilt_subjects
     } else {
         let spinner = progress.spinner(format!("building: {}", spec.display_command().join(" ")));
         let built = build::build(&manifest, &tdir, &spec, &env, ctx.offline, ctx.quiet);

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::line_col;
 use crate::error::InputError;
 
 /// Where a locked package comes from, parsed from its `source` string.
@@ -131,7 +130,10 @@ impl Lockfile {
     pub fn parse(path: &Path, src: String) -> Result<Lockfile> {
         let doc = toml_edit::Document::parse(src.as_str())
             .map_err(|e| InputError::toml(path, &src, &e))?;
-        let at = |span: Option<std::ops::Range<usize>>| span.map(|s| line_col(&src, s.start).0);
+        // Line numbers by binary search over the line starts: a lock has thousands of entries,
+        // and scanning from the top for each would be quadratic.
+        let lines = crate::workspace::LineIndex::new(&src);
+        let at = |span: Option<std::ops::Range<usize>>| span.map(|s| lines.line(s.start));
         let version = doc.get("version").and_then(|v| v.as_integer());
 
         let read_packages = |item: Option<&toml_edit::Item>| -> Result<Vec<LockPackage>> {

@@ -47,6 +47,30 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Byte offsets of line starts, for many offset → line lookups in one text.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Index `src`.
+    pub fn new(src: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            src.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// The 1-based line holding byte `offset` (as [`line_col`] computes it).
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
 /// The text of 1-based `line` in `src`.
 pub fn line_text(src: &str, line: usize) -> Option<&str> {
     src.lines().nth(line.checked_sub(1)?)
@@ -282,6 +306,20 @@ impl WorkspaceInfo {
                 .map(|p| p.manifest_path)
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod line_index_tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let src = "a\nbb\n\nccc\n";
+        let idx = LineIndex::new(src);
+        for off in 0..=src.len() {
+            assert_eq!(idx.line(off), line_col(src, off).0, "offset {off}");
+        }
     }
 }
 

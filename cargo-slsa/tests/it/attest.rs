@@ -103,6 +103,7 @@ fn attest_builds_reproducibly_records_the_build_and_verifies() {
         "attest",
         "--offline",
         "--reproducible",
+        "--sbom",
         "--key",
         key.to_str().expect("utf-8"),
         "--format",
@@ -117,8 +118,28 @@ fn attest_builds_reproducibly_records_the_build_and_verifies() {
     assert_eq!(report["summary"]["subjects"][0]["sha256"], bin_sha.as_str());
 
     let jsonl = project.read("target/slsa/app.intoto.jsonl");
-    assert_eq!(jsonl.lines().count(), 1);
+    assert_eq!(
+        jsonl.lines().count(),
+        2,
+        "provenance, then the SBOM (--sbom)"
+    );
     let st = statement_of(jsonl.lines().next().expect("line"));
+    let sbom = statement_of(jsonl.lines().nth(1).expect("sbom line"));
+    assert_eq!(sbom["predicateType"], "https://cyclonedx.org/bom");
+    assert_eq!(
+        sbom["subject"], st["subject"],
+        "the SBOM is about the same artifacts"
+    );
+    assert_eq!(sbom["predicate"]["bomFormat"], "CycloneDX");
+    assert!(
+        sbom["predicate"]["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .any(|c| c["purl"] == "pkg:cargo/alpha@1.0.0"),
+        "{sbom}"
+    );
+    assert!(project.exists("target/slsa/app.sbom.sigstore.json"));
     assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
     assert_eq!(st["predicateType"], "https://slsa.dev/provenance/v1");
     assert_eq!(st["subject"][0]["name"], "app");
