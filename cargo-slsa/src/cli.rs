@@ -152,6 +152,18 @@ pub enum Command {
     /// when any check fails.
     Verify(VerifyArgs),
 
+    /// Propose dependency updates: plan, apply to the working tree, or open pull requests.
+    ///
+    /// For each registry dependency of every workspace member (and [workspace.dependencies]):
+    /// the newest semver-compatible version (cargo's rule: the leftmost non-zero component
+    /// decides), and with --breaking the newest incompatible one — never yanked, never a
+    /// pre-release unless the current version is one, never above the package's rust-version,
+    /// and never published less than --min-age days ago, except versions that fix a RustSec
+    /// advisory affecting the current lock (marked as security updates). Without --dry-run or
+    /// --open-pr the plan is applied: Cargo.lock through `cargo update --precise`, requirements
+    /// raised only where needed, comments kept.
+    Update(UpdateArgs),
+
     /// Write a new ECDSA P-256 signing key pair for `attest --key` and `verify --key`.
     ///
     /// PREFIX.key is the PKCS#8 PEM private key (mode 0600); PREFIX.pub the public key
@@ -493,4 +505,78 @@ pub struct KeygenArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+}
+
+/// How updates are grouped into pull requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// One pull request per crate.
+    None,
+    /// Patch updates together; the others one per crate.
+    Patch,
+    /// Patch and minor updates together; majors one per crate.
+    Minor,
+    /// Everything in one pull request.
+    All,
+}
+
+/// Flags of `cargo slsa update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Print the plan and change nothing (`--format json`: `summary.updates`).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also propose semver-incompatible (major) versions, raising requirements.
+    #[arg(long)]
+    pub breaking: bool,
+
+    /// Group updates: none, patch, minor or all (config `group`; default none).
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub group: Option<GroupBy>,
+
+    /// Skip versions published less than DAYS ago (config `min-age`, default 3); security fixes
+    /// are exempt.
+    #[arg(long, value_name = "DAYS")]
+    pub min_age: Option<u32>,
+
+    /// Ask this sparse index instead of crates.io (and its source replacement).
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// A local RustSec advisory database (default: $CARGO_HOME/advisory-db, fetched unless
+    /// --offline).
+    #[arg(long, value_name = "PATH")]
+    pub advisory_db: Option<PathBuf>,
+
+    /// Run this command (through `sh -c`) after applying; exit 1 when it fails.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["dry_run", "open_pr"])]
+    pub check_cmd: Option<String>,
+
+    /// Open (or update) pull requests through the GitHub API instead of changing the work tree.
+    #[arg(long, requires_all = ["repo", "base"], conflicts_with = "dry_run")]
+    pub open_pr: bool,
+
+    /// The repository for --open-pr, OWNER/NAME.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// The branch pull requests target.
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+
+    /// At most this many open update pull requests (config `open-pull-requests-limit`, default
+    /// 5).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// GitHub API base URL (GitHub Enterprise, or a test server).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
 }

@@ -17,9 +17,11 @@ pub mod harden;
 pub mod pin;
 pub mod progress;
 pub mod provenance;
+pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod timefmt;
+pub mod update;
 pub mod vendor;
 pub mod verify;
 pub mod workspace;
@@ -133,6 +135,7 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         Command::Attest(args) => attest::run(ctx, args)?,
         Command::Verify(args) => verify::run(ctx, args)?,
         Command::Keygen(args) => attest::keygen(ctx, args)?,
+        Command::Update(args) => update::run(ctx, args)?,
         Command::Vendor(args) => match vendor::run(ctx, args)? {
             vendor::Output::Config(text, _) if ctx.format == report::Format::Human => {
                 return Ok(Produced::Document(text));

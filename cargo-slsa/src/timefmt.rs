@@ -49,6 +49,18 @@ impl Date {
         Date { y, m, d }
     }
 
+    /// Unix seconds at midnight UTC of this date (days-from-civil, the inverse of
+    /// [`Date::from_unix`]).
+    pub fn to_unix(self) -> i64 {
+        let y = i64::from(self.y) - i64::from(self.m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.m);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400
+    }
+
     /// Today, UTC.
     pub fn today() -> Date {
         let secs = std::time::SystemTime::now()
@@ -95,6 +107,13 @@ pub fn rfc3339(unix_secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_unix_inverts_from_unix() {
+        for secs in [0_i64, 86_400, 951_782_400, 1_709_164_800, 4_102_444_800] {
+            assert_eq!(Date::from_unix(secs).to_unix(), secs);
+        }
+    }
 
     #[test]
     fn dates_parse_and_order() {

@@ -1,5 +1,7 @@
 //! `FakeGitHub`: a loopback stand-in for the parts of the GitHub REST API cargo-slsa calls,
-//! with canned git refs and a request log. Requests without the expected token get 401, unknown
+//! with canned git refs and a request log, and stateful repositories ([`FakeGitHub::repo`]):
+//! refs, blobs, trees, commits, pull requests, labels and comments behave as GitHub's do, and
+//! faults (rate limits with `Retry-After`, 5xx) can be injected for the next requests. Requests without the expected token get 401, unknown
 //! routes 404 (as GitHub answers for a missing ref). The server loop is bounded in requests and
 //! time, like the registry's.
 
@@ -30,6 +32,33 @@ struct State {
     /// (method, path) → (status, body).
     routes: HashMap<(String, String), (u16, Value)>,
     log: Vec<ApiRequest>,
+    /// "owner/repo" → its state.
+    repos: HashMap<String, RepoState>,
+    /// Answers for the next requests instead of the real ones: (status, Retry-After).
+    faults: std::collections::VecDeque<(u16, Option<u64>)>,
+    counter: u64,
+}
+
+/// A pull request in a stateful repository.
+#[derive(Clone, Debug)]
+pub struct Pull {
+    pub number: u64,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub labels: Vec<String>,
+    pub comments: Vec<String>,
+}
+
+#[derive(Default)]
+struct RepoState {
+    /// "heads/main" → commit sha.
+    refs: HashMap<String, String>,
+    /// sha → object JSON (`type`: blob, tree, commit).
+    objects: HashMap<String, Value>,
+    pulls: Vec<Pull>,
 }
 
 pub struct FakeGitHub {
@@ -43,8 +72,8 @@ impl FakeGitHub {
         let state = Arc::new(Mutex::new(State::default()));
         let server = {
             let state = Arc::clone(&state);
-            Loopback::start("slsa-tests-github", move |request, _| {
-                respond(request, &state)
+            Loopback::start("slsa-tests-github", move |request, addr| {
+                respond(request, &state, addr)
             })
         };
         FakeGitHub {
@@ -66,6 +95,15 @@ impl FakeGitHub {
             .expect("fake GitHub state")
             .routes
             .insert((method.to_owned(), path.to_owned()), (status, body));
+    }
+
+    /// Stop answering `method path` with a canned route.
+    pub fn unroute(&self, method: &str, path: &str) {
+        self.state
+            .lock()
+            .expect("fake GitHub state")
+            .routes
+            .remove(&(method.to_owned(), path.to_owned()));
     }
 
     /// A lightweight tag `tag` of `owner/repo` at commit `sha`.
@@ -107,6 +145,81 @@ impl FakeGitHub {
         );
     }
 
+    /// A stateful repository `owner/repo` whose branch `branch` holds one commit with `files`
+    /// (path → text). Returns the commit sha.
+    pub fn repo(&self, owner: &str, repo: &str, branch: &str, files: &[(&str, &str)]) -> String {
+        let mut st = self.state.lock().expect("fake GitHub state");
+        let mut entries = Vec::new();
+        for (path, content) in files {
+            let sha = next_sha(&mut st);
+            let r = st.repos.entry(format!("{owner}/{repo}")).or_default();
+            r.objects
+                .insert(sha.clone(), json!({"type": "blob", "content": content}));
+            entries.push(json!({"path": path, "mode": "100644", "type": "blob", "sha": sha}));
+        }
+        let tree = next_sha(&mut st);
+        let commit = next_sha(&mut st);
+        let r = st.repos.entry(format!("{owner}/{repo}")).or_default();
+        r.objects.insert(
+            tree.clone(),
+            json!({"type": "tree", "base_tree": null, "tree": entries}),
+        );
+        r.objects.insert(
+            commit.clone(),
+            json!({"type": "commit", "tree": tree, "parents": [], "message": "initial"}),
+        );
+        r.refs.insert(format!("heads/{branch}"), commit.clone());
+        commit
+    }
+
+    /// The pull requests of a stateful repository.
+    pub fn pulls(&self, owner: &str, repo: &str) -> Vec<Pull> {
+        let st = self.state.lock().expect("fake GitHub state");
+        st.repos
+            .get(&format!("{owner}/{repo}"))
+            .map(|r| r.pulls.clone())
+            .unwrap_or_default()
+    }
+
+    /// The text of `path` at the tip of `branch`, following trees and their base trees.
+    pub fn file(&self, owner: &str, repo: &str, branch: &str, path: &str) -> Option<String> {
+        let st = self.state.lock().expect("fake GitHub state");
+        let r = st.repos.get(&format!("{owner}/{repo}"))?;
+        let commit = r.refs.get(&format!("heads/{branch}"))?;
+        let mut tree = r.objects.get(commit)?["tree"].as_str()?.to_string();
+        loop {
+            let t = r.objects.get(&tree)?;
+            if let Some(e) = t["tree"]
+                .as_array()?
+                .iter()
+                .find(|e| e["path"].as_str() == Some(path))
+            {
+                let blob = r.objects.get(e["sha"].as_str()?)?;
+                return blob["content"].as_str().map(String::from);
+            }
+            tree = t["base_tree"].as_str()?.to_string();
+        }
+    }
+
+    /// The commit `branch` points at.
+    pub fn head(&self, owner: &str, repo: &str, branch: &str) -> Option<String> {
+        let st = self.state.lock().expect("fake GitHub state");
+        st.repos
+            .get(&format!("{owner}/{repo}"))?
+            .refs
+            .get(&format!("heads/{branch}"))
+            .cloned()
+    }
+
+    /// Answer the next request with `status` (and `Retry-After: secs` when given) instead.
+    pub fn fail_next(&self, status: u16, retry_after: Option<u64>) {
+        self.state
+            .lock()
+            .expect("fake GitHub state")
+            .faults
+            .push_back((status, retry_after));
+    }
+
     fn api(&self, path: &str) -> String {
         format!("{}{path}", self.url())
     }
@@ -117,9 +230,217 @@ impl FakeGitHub {
     }
 }
 
-fn respond(mut request: Request, state: &Mutex<State>) {
+fn next_sha(st: &mut State) -> String {
+    st.counter += 1;
+    format!("{:040x}", 0xfeed_0000_u64 + st.counter)
+}
+
+/// The stateful repository API; `None` when the path is not one of its routes.
+fn repo_api(
+    st: &mut State,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &Value,
+    base_url: &str,
+) -> Option<(u16, Value)> {
+    let rest = path.strip_prefix("/repos/")?;
+    let mut parts = rest.splitn(3, '/');
+    let (owner, repo, tail) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+    let key = format!("{owner}/{repo}");
+    if !st.repos.contains_key(&key) {
+        return None;
+    }
+    let not_found = (404, json!({"message": "Not Found"}));
+    let html = |n: u64| format!("{base_url}/{owner}/{repo}/pull/{n}");
+    let pull_json = |p: &Pull| {
+        json!({"number": p.number, "state": p.state, "title": p.title, "body": p.body,
+               "head": {"ref": p.head}, "base": {"ref": p.base}, "html_url": html(p.number),
+               "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()})
+    };
+    if let Some(r) = tail.strip_prefix("git/ref/") {
+        let repo_state = st.repos.get(&key)?;
+        return Some(match (method, repo_state.refs.get(r)) {
+            ("GET", Some(sha)) => (
+                200,
+                json!({"ref": format!("refs/{r}"), "object": {"type": "commit", "sha": sha}}),
+            ),
+            _ => not_found,
+        });
+    }
+    if let Some(sha) = tail.strip_prefix("git/commits/") {
+        let o = st.repos.get(&key)?.objects.get(sha).cloned();
+        return Some(match o {
+            Some(c) if method == "GET" => (
+                200,
+                json!({"sha": sha, "tree": {"sha": c["tree"]}, "message": c["message"],
+                       "parents": c["parents"].as_array().into_iter().flatten().map(|p| json!({"sha": p})).collect::<Vec<_>>()}),
+            ),
+            _ => not_found,
+        });
+    }
+    if method == "POST" && matches!(tail, "git/blobs" | "git/trees" | "git/commits") {
+        let sha = next_sha(st);
+        let object = match tail {
+            "git/blobs" => json!({"type": "blob", "content": body["content"]}),
+            "git/trees" => {
+                json!({"type": "tree", "base_tree": body["base_tree"], "tree": body["tree"]})
+            }
+            _ => {
+                let tree = body["tree"].as_str().unwrap_or_default();
+                if !st.repos.get(&key)?.objects.contains_key(tree) {
+                    return Some((422, json!({"message": "tree not found"})));
+                }
+                json!({"type": "commit", "tree": tree, "parents": body["parents"], "message": body["message"]})
+            }
+        };
+        st.repos.get_mut(&key)?.objects.insert(sha.clone(), object);
+        return Some((201, json!({"sha": sha})));
+    }
+    if tail == "git/refs" && method == "POST" {
+        let r = body["ref"].as_str()?.strip_prefix("refs/")?.to_string();
+        let repo_state = st.repos.get_mut(&key)?;
+        if repo_state.refs.contains_key(&r) {
+            return Some((422, json!({"message": "Reference already exists"})));
+        }
+        repo_state
+            .refs
+            .insert(r.clone(), body["sha"].as_str()?.to_string());
+        return Some((
+            201,
+            json!({"ref": format!("refs/{r}"), "object": {"sha": body["sha"]}}),
+        ));
+    }
+    if let Some(r) = tail.strip_prefix("git/refs/")
+        && method == "PATCH"
+    {
+        let repo_state = st.repos.get_mut(&key)?;
+        if !repo_state.refs.contains_key(r) {
+            return Some((422, json!({"message": "Reference does not exist"})));
+        }
+        if body["force"] != json!(true) {
+            return Some((422, json!({"message": "Update is not a fast forward"})));
+        }
+        repo_state
+            .refs
+            .insert(r.to_string(), body["sha"].as_str()?.to_string());
+        return Some((
+            200,
+            json!({"ref": format!("refs/{r}"), "object": {"sha": body["sha"]}}),
+        ));
+    }
+    if tail == "pulls" {
+        let repo_state = st.repos.get_mut(&key)?;
+        if method == "GET" {
+            let want_state = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("state="))
+                .unwrap_or("open");
+            let page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let per_page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("per_page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let list: Vec<Value> = repo_state
+                .pulls
+                .iter()
+                .filter(|p| want_state == "all" || p.state == want_state)
+                .skip((page.max(1) - 1) * per_page)
+                .take(per_page)
+                .map(pull_json)
+                .collect();
+            return Some((200, Value::Array(list)));
+        }
+        if method == "POST" {
+            let head = body["head"].as_str()?.to_string();
+            if !repo_state.refs.contains_key(&format!("heads/{head}")) {
+                return Some((422, json!({"message": "head branch does not exist"})));
+            }
+            if repo_state
+                .pulls
+                .iter()
+                .any(|p| p.head == head && p.state == "open")
+            {
+                return Some((422, json!({"message": "A pull request already exists"})));
+            }
+            let number = repo_state.pulls.len() as u64 + 1;
+            let p = Pull {
+                number,
+                head,
+                base: body["base"].as_str().unwrap_or_default().to_string(),
+                title: body["title"].as_str().unwrap_or_default().to_string(),
+                body: body["body"].as_str().unwrap_or_default().to_string(),
+                state: "open".into(),
+                labels: Vec::new(),
+                comments: Vec::new(),
+            };
+            let out = pull_json(&p);
+            repo_state.pulls.push(p);
+            return Some((201, out));
+        }
+    }
+    if let Some(n) = tail.strip_prefix("pulls/")
+        && method == "PATCH"
+    {
+        let n: u64 = n.parse().ok()?;
+        let repo_state = st.repos.get_mut(&key)?;
+        let Some(p) = repo_state.pulls.iter_mut().find(|p| p.number == n) else {
+            return Some(not_found);
+        };
+        if let Some(t) = body["title"].as_str() {
+            p.title = t.to_string();
+        }
+        if let Some(b) = body["body"].as_str() {
+            p.body = b.to_string();
+        }
+        if let Some(s) = body["state"].as_str() {
+            p.state = s.to_string();
+        }
+        return Some((200, pull_json(p)));
+    }
+    if let Some(rest) = tail.strip_prefix("issues/") {
+        let (n, what) = rest.split_once('/')?;
+        let n: u64 = n.parse().ok()?;
+        let repo_state = st.repos.get_mut(&key)?;
+        let Some(p) = repo_state.pulls.iter_mut().find(|p| p.number == n) else {
+            return Some(not_found);
+        };
+        if method == "POST" && what == "labels" {
+            for l in body["labels"].as_array().into_iter().flatten() {
+                if let Some(l) = l.as_str()
+                    && !p.labels.iter().any(|x| x == l)
+                {
+                    p.labels.push(l.to_string());
+                }
+            }
+            return Some((
+                200,
+                Value::Array(p.labels.iter().map(|l| json!({"name": l})).collect()),
+            ));
+        }
+        if method == "POST" && what == "comments" {
+            p.comments
+                .push(body["body"].as_str().unwrap_or_default().to_string());
+            return Some((201, json!({"id": p.comments.len()})));
+        }
+    }
+    None
+}
+
+fn respond(mut request: Request, state: &Mutex<State>, addr: SocketAddr) {
     let method = request.method().as_str().to_owned();
-    let path = request.url().split('?').next().unwrap_or("").to_owned();
+    let url = request.url().to_owned();
+    let path = url.split('?').next().unwrap_or("").to_owned();
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
+    let base_url = format!("http://{addr}");
     let auth = request
         .headers()
         .iter()
@@ -127,33 +448,49 @@ fn respond(mut request: Request, state: &Mutex<State>) {
         .map(|h| h.value.as_str().to_owned())
         .unwrap_or_default();
     let authorized = auth == format!("Bearer {TOKEN}") || auth == format!("token {TOKEN}");
-    let mut body = String::new();
-    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-    let (status, answer) = {
+    let mut body_text = String::new();
+    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body_text);
+    let (status, answer, retry_after) = {
         let mut st = state.lock().expect("fake GitHub state");
         st.log.push(ApiRequest {
             method: method.clone(),
             path: path.clone(),
             authorized,
-            body,
+            body: body_text.clone(),
         });
         if !authorized {
             (
                 401,
                 json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
+                None,
             )
+        } else if let Some((status, retry_after)) = st.faults.pop_front() {
+            (status, json!({"message": "injected fault"}), retry_after)
+        } else if let Some((status, body)) = st.routes.get(&(method.clone(), path.clone())).cloned()
+        {
+            (status, body, None)
         } else {
-            st.routes.get(&(method, path)).cloned().unwrap_or((
-                404,
-                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
-            ))
+            let parsed: Value = serde_json::from_str(&body_text).unwrap_or(Value::Null);
+            match repo_api(&mut st, &method, &path, &query, &parsed, &base_url) {
+                Some((status, body)) => (status, body, None),
+                None => (
+                    404,
+                    json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+                    None,
+                ),
+            }
         }
     };
     let header =
         Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("static header");
-    let _ = request.respond(
-        Response::from_string(answer.to_string())
-            .with_status_code(status)
-            .with_header(header),
-    );
+    let mut response = Response::from_string(answer.to_string())
+        .with_status_code(status)
+        .with_header(header);
+    if let Some(secs) = retry_after {
+        response = response.with_header(
+            Header::from_bytes(&b"Retry-After"[..], secs.to_string().as_bytes())
+                .expect("retry-after header"),
+        );
+    }
+    let _ = request.respond(response);
 }

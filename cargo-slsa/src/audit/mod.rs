@@ -12,7 +12,9 @@
 
 pub mod cfg;
 pub mod codes;
-mod db;
+/// The advisory database: located, fetched and read once here; `update` reads it through this
+/// module too (security-first planning), so both see the same files the same way.
+pub mod db;
 mod paths;
 mod yanked;
 

@@ -54,6 +54,18 @@ impl GitHub {
                 .personal_token(token)
                 .set_connect_timeout(Some(Duration::from_secs(10)))
                 .set_read_timeout(Some(Duration::from_secs(30)))
+                // 403/429 wait for Retry-After or the rate-limit reset; 5xx and transport
+                // errors are retried; at most three times each request.
+                .add_retry_config(
+                    octocrab::service::middleware::retry::RetryConfig::HandleRateLimits {
+                        metrics: std::sync::Arc::new(
+                            octocrab::service::middleware::retry::NoOpRateLimitMetrics,
+                        ),
+                        max_retries: 3,
+                        min_wait_seconds: 1,
+                        retry_on_forbidden: false,
+                    },
+                )
                 .build()
                 .map_err(|e| anyhow!("building the GitHub client: {e}"))?
         };
@@ -70,6 +82,56 @@ impl GitHub {
             }
             Err(e) => Err(describe(e)).with_context(|| format!("GET {route}")),
         }
+    }
+
+    /// `GET route` with query `params`; `None` on 404.
+    pub fn get_json(&self, route: &str, params: &[(&str, String)]) -> Result<Option<Value>> {
+        let query: std::collections::BTreeMap<&str, &str> =
+            params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let res: std::result::Result<Value, octocrab::Error> =
+            self.runtime.block_on(self.client.get(route, Some(&query)));
+        match res {
+            Ok(v) => Ok(Some(v)),
+            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+                Ok(None)
+            }
+            Err(e) => Err(describe(e)).with_context(|| format!("GET {route}")),
+        }
+    }
+
+    /// Every item of a paginated list (`per_page=100`, at most 50 pages).
+    pub fn get_all(&self, route: &str, params: &[(&str, String)]) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for page in 1..=50 {
+            let mut p = params.to_vec();
+            p.push(("per_page", "100".to_string()));
+            p.push(("page", page.to_string()));
+            let Some(Value::Array(items)) = self.get_json(route, &p)? else {
+                break;
+            };
+            let n = items.len();
+            out.extend(items);
+            if n < 100 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `POST route` with a JSON body.
+    pub fn post_json(&self, route: &str, body: &Value) -> Result<Value> {
+        let res: std::result::Result<Value, octocrab::Error> =
+            self.runtime.block_on(self.client.post(route, Some(body)));
+        res.map_err(describe)
+            .with_context(|| format!("POST {route}"))
+    }
+
+    /// `PATCH route` with a JSON body.
+    pub fn patch_json(&self, route: &str, body: &Value) -> Result<Value> {
+        let res: std::result::Result<Value, octocrab::Error> =
+            self.runtime.block_on(self.client.patch(route, Some(body)));
+        res.map_err(describe)
+            .with_context(|| format!("PATCH {route}"))
     }
 
     /// The commit a tag or branch of `owner/repo` points at. Tags win over branches (as `uses:`

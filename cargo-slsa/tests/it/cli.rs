@@ -28,6 +28,8 @@ fn help_lists_every_built_subcommand() {
     insta::assert_snapshot!("help_verify", out.stdout);
     let out = slsa(&env, env.scratch(), &["keygen", "--help"]).assert_success();
     insta::assert_snapshot!("help_keygen", out.stdout);
+    let out = slsa(&env, env.scratch(), &["update", "--help"]).assert_success();
+    insta::assert_snapshot!("help_update", out.stdout);
 }
 
 #[test]

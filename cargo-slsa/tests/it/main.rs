@@ -12,6 +12,7 @@ mod model;
 mod pin;
 mod sbom;
 mod tidy;
+mod update;
 mod vendor;
 
 use std::collections::BTreeMap;

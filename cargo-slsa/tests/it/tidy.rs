@@ -99,6 +99,7 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         cargo_slsa::vendor::codes::VendorCode::rules(),
         cargo_slsa::attest::AttestCode::rules(),
         cargo_slsa::verify::VerifyCode::rules(),
+        cargo_slsa::update::UpdateCode::rules(),
     ]
     .concat();
     let mut seen = std::collections::BTreeSet::new();

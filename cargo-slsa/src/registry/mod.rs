@@ -1,0 +1,175 @@
+//! The registry index over the sparse protocol: every published version of a set of crates with
+//! whether it is yanked, its `rust_version` and its publication time (`pubtime`).
+//!
+//! tame-index does the protocol: it resolves crates.io's source replacement from cargo's own
+//! configuration (so a mirror or the test kit's registry is asked instead), runs the requests
+//! concurrently, and keeps cargo's index cache: a cached entry's ETag goes out as
+//! `If-None-Match`, a `304` answer costs nothing, and new answers are written back in cargo's
+//! format under cargo's package lock — the same cache `cargo` itself reads. With `--offline`
+//! only that cache is read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use tame_index::external::{reqwest, tokio};
+use tame_index::index::{AsyncRemoteSparseIndex, FileLock, SparseIndex};
+use tame_index::utils::flock::LockOptions;
+use tame_index::{IndexLocation, IndexUrl};
+
+/// Per-request timeout.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One published version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The version.
+    pub version: semver::Version,
+    /// Yanked from the index.
+    pub yanked: bool,
+    /// `rust-version` it declares.
+    pub rust_version: Option<String>,
+    /// When it was published (Unix seconds), when the index says.
+    pub pubtime: Option<i64>,
+    /// The `.crate` sha256 from the index.
+    pub checksum: String,
+}
+
+/// What the index said.
+#[derive(Debug, Default)]
+pub struct Answer {
+    /// Crate name → its versions (unparsable versions left out).
+    pub crates: BTreeMap<String, Vec<Published>>,
+    /// Why some crates could not be asked about (one line each).
+    pub problems: Vec<String>,
+    /// Index URL asked.
+    pub index: String,
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (the index's `pubtime`) as Unix seconds.
+pub fn parse_pubtime(s: &str) -> Option<i64> {
+    let (date, time) = s.trim().trim_end_matches('Z').split_once('T')?;
+    let d = crate::timefmt::Date::parse(date)?;
+    let mut hms = time.split(':');
+    let h: i64 = hms.next()?.parse().ok()?;
+    let m: i64 = hms.next()?.parse().ok()?;
+    let sec: i64 = hms.next().unwrap_or("0").split('.').next()?.parse().ok()?;
+    Some(d.to_unix() + h * 3600 + m * 60 + sec)
+}
+
+/// Ask the index (`index_url`, else crates.io as cargo's configuration for `root` resolves it)
+/// about `names`.
+pub fn fetch(
+    root: &Path,
+    names: &BTreeSet<String>,
+    index_url: Option<&str>,
+    offline: bool,
+) -> Result<Answer> {
+    let url = match index_url {
+        Some(u) => {
+            let u = u.strip_prefix("sparse+").unwrap_or(u);
+            IndexUrl::NonCratesIo(
+                format!("sparse+{}", u.trim_end_matches('/').to_owned() + "/").into(),
+            )
+        }
+        None => {
+            let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
+            match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
+                Ok(IndexUrl::CratesIoGit) => IndexUrl::CratesIoSparse,
+                Ok(u) => u,
+                Err(e) => return Err(anyhow!("could not read cargo's source configuration: {e}")),
+            }
+        }
+    };
+    if !url.is_sparse() {
+        return Err(anyhow!(
+            "{} is not a sparse index; cargo slsa reads registries over the sparse protocol \
+             (use --index-url sparse+https://…)",
+            url.as_str()
+        ));
+    }
+    let shown = url.as_str().to_string();
+    let index = SparseIndex::new(IndexLocation::new(url)).map_err(|e| anyhow!("{shown}: {e}"))?;
+    // Cargo's package lock guards its index cache; without it (another cargo holds it for too
+    // long) the cache is neither read nor written.
+    let lock = LockOptions::cargo_package_lock(None)
+        .ok()
+        .and_then(|o| o.lock(|_| Some(Duration::from_secs(30))).ok());
+    let (lock, cached) = match lock {
+        Some(l) => (l, true),
+        None => (FileLock::unlocked(), false),
+    };
+    let mut answer = Answer {
+        index: shown.clone(),
+        ..Answer::default()
+    };
+    let mut record = |name: &str, krate: tame_index::IndexKrate| {
+        let versions = krate
+            .versions
+            .iter()
+            .filter_map(|v| {
+                Some(Published {
+                    version: semver::Version::parse(v.version.as_str()).ok()?,
+                    yanked: v.is_yanked(),
+                    rust_version: v.rust_version.as_ref().map(|r| r.to_string()),
+                    pubtime: v.pubtime.as_deref().and_then(parse_pubtime),
+                    checksum: v.checksum.to_string(),
+                })
+            })
+            .collect();
+        answer.crates.insert(name.to_string(), versions);
+    };
+    if offline {
+        for name in names {
+            let Ok(kname) = tame_index::KrateName::crates_io(name) else {
+                continue;
+            };
+            match index.cached_krate(kname, &lock) {
+                Ok(Some(k)) => record(name, k),
+                _ => answer
+                    .problems
+                    .push(format!("{name}: not in cargo's index cache (--offline)")),
+            }
+        }
+        return Ok(answer);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!(
+            "cargo-slsa/",
+            env!("CARGO_PKG_VERSION"),
+            " (+https://github.com/cargo-slsa/cargo-slsa)"
+        ))
+        .build()?;
+    let remote = AsyncRemoteSparseIndex::new(index, client);
+    let results = runtime.block_on(remote.krates(names.clone(), cached, Some(TIMEOUT), &lock));
+    for name in names {
+        match results.get(name) {
+            Some(Ok(Some(krate))) => record(name, krate.clone()),
+            Some(Ok(None)) => answer.problems.push(format!("{name}: not in {shown}")),
+            Some(Err(e)) => answer.problems.push(format!("{name}: {e}")),
+            None => answer
+                .problems
+                .push(format!("{name}: no answer from {shown}")),
+        }
+    }
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pubtimes_parse() {
+        assert_eq!(parse_pubtime("1970-01-02T00:00:00Z"), Some(86_400));
+        assert_eq!(parse_pubtime("2024-02-29T12:30:15Z"), Some(1_709_209_815));
+        assert_eq!(parse_pubtime("yesterday"), None);
+    }
+}

@@ -1,0 +1,488 @@
+//! `cargo slsa update`: Dependabot-like dependency updates, with a cooldown, MSRV awareness and
+//! security fixes first.
+//!
+//! 1. The plan ([`plan`]): registry dependencies as declared in every manifest (member tables,
+//!    `[target.*]` tables, `[workspace.dependencies]`; inherited `workspace = true` entries are
+//!    covered by the workspace entry), their locked versions, the registry index
+//!    ([`crate::registry`]) and the RustSec database (through the audit module's database
+//!    loader: the same files, the same matching).
+//! 2. Ignore rules and groups from `[workspace.metadata.slsa.update]` and `--group`.
+//! 3. `--dry-run`: the plan in `summary.updates`. Otherwise [`apply`]: the lock first
+//!    (`cargo update --precise`), requirements raised only where they no longer admit the new
+//!    version, comments kept; or `--open-pr` ([`pr`]): the same edits on a scratch copy,
+//!    committed through the GitHub git-data API.
+
+pub mod apply;
+pub mod codes;
+pub mod plan;
+pub mod pr;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::Result;
+use semver::{Version, VersionReq};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Ctx;
+use crate::cli::{AuditArgs, DbArgs, GroupBy, UpdateArgs};
+use crate::error::InputError;
+use crate::report::{Finding, Report};
+use crate::workspace::{Cargo, DepDecl, DepTable, LockState, Workspace};
+pub use codes::UpdateCode;
+use plan::Kind;
+
+/// `[workspace.metadata.slsa.update]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UpdateConfig {
+    /// Cooldown in days (default 3).
+    pub min_age: Option<u32>,
+    /// Default grouping.
+    pub group: Option<GroupBy>,
+    /// Named groups: crates whose names match go into one pull request.
+    #[serde(default)]
+    pub groups: Vec<GroupConfig>,
+    /// Ignore rules.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreRule>,
+    /// Open-PR limit (default 5).
+    pub open_pull_requests_limit: Option<usize>,
+}
+
+/// A named group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GroupConfig {
+    /// The group's name (the branch is `cargo-slsa/<name>`).
+    pub name: String,
+    /// Crate name patterns (`*` matches any run of characters).
+    pub patterns: Vec<String>,
+}
+
+/// An ignore rule: a crate (pattern), optionally only some versions or update kinds, until a date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IgnoreRule {
+    /// Crate name pattern (`*` matches any run of characters).
+    pub name: String,
+    /// Version requirements to ignore (e.g. `">=2"`); all versions when absent.
+    pub versions: Option<Vec<String>>,
+    /// `patch`, `minor`, `major`; all when absent.
+    pub update_types: Option<Vec<String>>,
+    /// The rule stops applying after this date (`YYYY-MM-DD`).
+    pub until: Option<String>,
+    /// Why (shown in the plan).
+    pub reason: Option<String>,
+}
+
+/// `*`-glob match.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    fn m(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => m(&p[1..], n) || (!n.is_empty() && m(p, &n[1..])),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    m(pattern.as_bytes(), name.as_bytes())
+}
+
+/// One planned update.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// Crate name.
+    pub name: String,
+    /// Locked version now.
+    pub from: Version,
+    /// Version to move to.
+    pub to: Version,
+    /// patch / minor / major.
+    pub kind: Kind,
+    /// Advisories fixed.
+    pub security: Vec<String>,
+    /// Publication time of `to`.
+    pub published: Option<i64>,
+    /// The declarations (manifest, decl) that select `from`.
+    pub decls: Vec<(PathBuf, DepDecl)>,
+    /// The `.crate` checksum of `to` from the index.
+    pub checksum: String,
+    /// Group key: `cargo-slsa/<this>` is the branch.
+    pub group: String,
+}
+
+/// Run `cargo slsa update`.
+pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
+    let cargo = Cargo::new(ctx.offline, ctx.progress());
+    let ws = Workspace::load(ctx, &cargo)?;
+    let lock = match (ws.lock_state, &ws.lock) {
+        (LockState::Fresh, Some(lock)) => lock,
+        _ => {
+            return Err(InputError::at(
+                ws.lock_path(),
+                None,
+                None,
+                "Cargo.lock is missing or out of date: run `cargo slsa pin` (or `cargo \
+                 generate-lockfile`) first, so updates start from what is locked",
+            )
+            .into());
+        }
+    };
+    let config: UpdateConfig = ws.config.section("update")?;
+    let today = crate::timefmt::Date::today();
+    for (i, rule) in config.ignore.iter().enumerate() {
+        let line = ws.config.entry_line("update", &rule.name, 0);
+        let bad = |msg: String| InputError::at(ws.config.file(), line, None, msg);
+        if let Some(u) = &rule.until
+            && crate::timefmt::Date::parse(u).is_none()
+        {
+            return Err(bad(format!(
+                "ignore[{i}].until = {u:?} is not a YYYY-MM-DD date"
+            ))
+            .into());
+        }
+        for v in rule.versions.iter().flatten() {
+            VersionReq::parse(v).map_err(|e| bad(format!("ignore[{i}].versions: {v:?}: {e}")))?;
+        }
+        for t in rule.update_types.iter().flatten() {
+            if !["patch", "minor", "major"].contains(&t.as_str()) {
+                return Err(bad(format!(
+                    "ignore[{i}].update-types: {t:?} is not patch, minor or major"
+                ))
+                .into());
+            }
+        }
+    }
+    let min_age_days = args.min_age.or(config.min_age).unwrap_or(3);
+    let group_by = args.group.or(config.group).unwrap_or(GroupBy::None);
+    let mut report = Report::new("update", UpdateCode::rules());
+
+    // Declarations per (crate, locked version).
+    let mut targets: BTreeMap<(String, Version), Vec<(PathBuf, DepDecl)>> = BTreeMap::new();
+    let mut msrv_of: BTreeMap<(String, Version), Option<Version>> = BTreeMap::new();
+    let workspace_msrv = ws
+        .root_manifest
+        .doc
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("rust-version"))
+        .and_then(|v| v.as_str())
+        .and_then(plan::rust_version);
+    let mut skipped_registries = BTreeSet::new();
+    for m in ws.manifests() {
+        let own_msrv = match m.doc.get("package").and_then(|p| p.get("rust-version")) {
+            Some(v) if v.as_str().is_some() => v.as_str().and_then(plan::rust_version),
+            Some(_) => workspace_msrv.clone(), // rust-version.workspace = true
+            None => None,
+        };
+        for d in m.deps() {
+            if !d.is_registry() || d.workspace || matches!(d.table, DepTable::Patch { .. }) {
+                continue;
+            }
+            if let Some(r) = &d.registry {
+                skipped_registries.insert(r.clone());
+                continue;
+            }
+            let Some(req) = d.version.as_deref().and_then(|r| VersionReq::parse(r).ok()) else {
+                continue;
+            };
+            let Some(current) = lock
+                .by_name(&d.package)
+                .filter(|p| p.source.is_some())
+                .filter_map(|p| Version::parse(&p.version).ok())
+                .filter(|v| req.matches(v))
+                .max()
+            else {
+                continue;
+            };
+            let msrv = if matches!(d.table, DepTable::Workspace) {
+                workspace_msrv.clone()
+            } else {
+                own_msrv.clone()
+            };
+            let key = (d.package.clone(), current);
+            // The lowest rust-version among the packages that use it binds.
+            let slot = msrv_of.entry(key.clone()).or_insert(msrv.clone());
+            if let (Some(a), Some(b)) = (slot.as_ref(), msrv.as_ref())
+                && b < a
+            {
+                *slot = Some(b.clone());
+            }
+            targets.entry(key).or_default().push((m.path.clone(), d));
+        }
+    }
+    for r in skipped_registries {
+        report.notes.push(format!(
+            "dependencies from the registry `{r}` were not checked: use --index-url for one \
+             registry at a time"
+        ));
+    }
+
+    let names: BTreeSet<String> = targets.keys().map(|(n, _)| n.clone()).collect();
+    let progress = ctx.progress();
+    let spinner = progress.spinner(format!(
+        "asking the registry index about {} crates",
+        names.len()
+    ));
+    let answer = crate::registry::fetch(&ws.root, &names, args.index_url.as_deref(), ctx.offline);
+    spinner.finish_and_clear();
+    let answer = answer?;
+    if !answer.problems.is_empty() {
+        report.notes.push(format!(
+            "{} crate(s) could not be checked: {}",
+            answer.problems.len(),
+            answer.problems.join("; ")
+        ));
+    }
+
+    // Security data: never fatal.
+    let advisories = advisories(ctx, args, &names, &mut report);
+
+    let now = crate::timefmt::now_unix();
+    let mut updates = Vec::new();
+    let mut skipped_total: BTreeMap<plan::Skip, usize> = BTreeMap::new();
+    for ((name, current), decls) in &targets {
+        let Some(published) = answer.crates.get(name) else {
+            continue;
+        };
+        let advisories_of = |v: &Version| -> Vec<String> {
+            advisories
+                .iter()
+                .filter(|a| a.metadata.package.as_str() == name)
+                .filter(|a| semver_compat(v).is_some_and(|rv| a.versions.is_vulnerable(&rv)))
+                .map(|a| a.metadata.id.to_string())
+                .collect()
+        };
+        let ignored = |v: &Version, k: Kind| {
+            config.ignore.iter().any(|r| {
+                glob(&r.name, name)
+                    && r.until
+                        .as_deref()
+                        .and_then(crate::timefmt::Date::parse)
+                        .is_none_or(|u| u >= today)
+                    && r.versions.as_ref().is_none_or(|vs| {
+                        vs.iter()
+                            .filter_map(|s| VersionReq::parse(s).ok())
+                            .any(|req| req.matches(v))
+                    })
+                    && r.update_types
+                        .as_ref()
+                        .is_none_or(|ts| ts.iter().any(|t| t == k.as_str()))
+            })
+        };
+        let msrv = msrv_of
+            .get(&(name.clone(), current.clone()))
+            .cloned()
+            .flatten();
+        let (choice, skipped) = plan::choose(&plan::Input {
+            current,
+            published,
+            msrv: msrv.as_ref(),
+            now,
+            min_age_secs: i64::from(min_age_days) * 86_400,
+            breaking: args.breaking,
+            advisories_of: &advisories_of,
+            ignored: &ignored,
+        });
+        for (k, n) in skipped {
+            *skipped_total.entry(k).or_insert(0) += n;
+        }
+        let Some(c) = choice else { continue };
+        let checksum = published
+            .iter()
+            .find(|p| p.version == c.to)
+            .map(|p| p.checksum.clone())
+            .unwrap_or_default();
+        updates.push(Update {
+            name: name.clone(),
+            from: current.clone(),
+            to: c.to,
+            kind: c.kind,
+            security: c.security,
+            published: c.published,
+            decls: decls.clone(),
+            checksum,
+            group: String::new(),
+        });
+    }
+    assign_groups(&mut updates, group_by, &config.groups);
+
+    for u in &updates {
+        if !u.security.is_empty()
+            && let Some((path, d)) = u.decls.first()
+        {
+            let src = std::fs::read_to_string(path).unwrap_or_default();
+            report.findings.push(
+                Finding::new(
+                    UpdateCode::SecurityUpdate.rule(),
+                    format!(
+                        "{} {} is affected by {}; {} fixes it",
+                        u.name,
+                        u.from,
+                        u.security.join(", "),
+                        u.to
+                    ),
+                )
+                .at(
+                    path,
+                    Some(d.version_line.max(d.line)),
+                    crate::workspace::line_text(&src, d.version_line.max(d.line)),
+                )
+                .with_fix(format!("cargo slsa update (moves {} to {})", u.name, u.to)),
+            );
+        }
+    }
+    report.summary.insert(
+        "updates".into(),
+        json!(
+            updates
+                .iter()
+                .map(|u| json!({
+                    "name": u.name,
+                    "from": u.from.to_string(),
+                    "to": u.to.to_string(),
+                    "kind": u.kind.as_str(),
+                    "security": u.security,
+                    "published": u.published.map(crate::timefmt::rfc3339),
+                    "group": u.group,
+                }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    report.summary.insert(
+        "skipped".into(),
+        json!(
+            skipped_total
+                .iter()
+                .map(|(k, n)| (
+                    serde_json::to_value(k)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    n
+                ))
+                .collect::<BTreeMap<_, _>>()
+        ),
+    );
+    report.summary.insert("index".into(), json!(answer.index));
+    report
+        .summary
+        .insert("minAgeDays".into(), json!(min_age_days));
+    for u in &updates {
+        report.notes.push(format!(
+            "{} {} -> {} ({}{}){}",
+            u.name,
+            u.from,
+            u.to,
+            u.kind.as_str(),
+            if u.security.is_empty() {
+                String::new()
+            } else {
+                format!(", security: {}", u.security.join(", "))
+            },
+            u.published
+                .map(|t| format!(", published {}", crate::timefmt::Date::from_unix(t)))
+                .unwrap_or_default()
+        ));
+    }
+    if updates.is_empty() {
+        report
+            .notes
+            .push("everything is up to date within the rules".into());
+    }
+
+    if args.dry_run {
+        report.sort();
+        return Ok(report);
+    }
+    if args.open_pr {
+        pr::open(ctx, args, &config, &ws, &updates, &mut report)?;
+    } else if !updates.is_empty() {
+        apply::apply(&cargo, &ws, &updates, &mut report)?;
+        if let Some(cmd) = &args.check_cmd {
+            apply::check_cmd(&ws.root, cmd, &mut report)?;
+        }
+    }
+    report.sort();
+    Ok(report)
+}
+
+/// The same version for rustsec's semver (it uses the same crate, maybe another version).
+fn semver_compat(v: &Version) -> Option<rustsec::Version> {
+    rustsec::Version::parse(&v.to_string()).ok()
+}
+
+/// The advisories about `names`, or none with one note when the database is unavailable.
+fn advisories(
+    ctx: &Ctx,
+    args: &UpdateArgs,
+    names: &BTreeSet<String>,
+    report: &mut Report,
+) -> Vec<rustsec::Advisory> {
+    let audit_args = AuditArgs {
+        source: DbArgs {
+            db: args.advisory_db.clone(),
+            db_url: None,
+            no_fetch: ctx.offline,
+        },
+        deny: None,
+    };
+    let db = match crate::audit::db::locate(&audit_args, ctx.offline, &ctx.progress()) {
+        Ok(db) => db,
+        Err(e) => {
+            report.notes.push(format!(
+                "no security data: the advisory database is unavailable ({}); updates are \
+                 planned without it",
+                format!("{e:#}").lines().next().unwrap_or_default()
+            ));
+            return Vec::new();
+        }
+    };
+    match crate::audit::db::load_for(&db.path, names.iter().map(String::as_str)) {
+        Ok(list) => list
+            .into_iter()
+            .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
+            .collect(),
+        Err(e) => {
+            report.notes.push(format!(
+                "no security data: the advisory database could not be read ({e})"
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Give every update its group: a configured group matching its name, else by `--group`.
+fn assign_groups(updates: &mut [Update], by: GroupBy, groups: &[GroupConfig]) {
+    for u in updates.iter_mut() {
+        if let Some(g) = groups
+            .iter()
+            .find(|g| g.patterns.iter().any(|p| glob(p, &u.name)))
+        {
+            u.group = g.name.clone();
+            continue;
+        }
+        u.group = match (by, u.kind) {
+            (GroupBy::All, _) => "all".into(),
+            (GroupBy::Patch, Kind::Patch) => "patch".into(),
+            (GroupBy::Minor, Kind::Patch | Kind::Minor) => "minor".into(),
+            _ => u.name.clone(),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("aws-*", "aws-sdk-s3"));
+        assert!(glob("*", "x"));
+        assert!(glob("serde", "serde"));
+        assert!(!glob("serde", "serde_json"));
+        assert!(glob("serde*", "serde_json"));
+    }
+}

@@ -1,0 +1,403 @@
+//! `update --open-pr`: one pull request per group, through the GitHub REST API (octocrab).
+//!
+//! For each group the plan's edits are made in a scratch copy of the repository (the files git
+//! knows, as in the work tree), and the changed files are committed on top of the base branch's
+//! head through the git-data API — blobs, a tree, a commit, then the branch ref — so no clone
+//! credential or push is needed. Branches are `cargo-slsa/<group>`: a rerun finds its pull
+//! request and force-moves the branch and edits the title and body instead of opening another.
+//! Open `cargo-slsa/*` pull requests whose group is no longer in the plan are closed with a
+//! comment. At most `limit` update pull requests are open at once.
+//!
+//! Secrets: the token comes from `GITHUB_TOKEN`/`GH_TOKEN` only and is never printed or written
+//! into a body.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+
+use super::{Update, UpdateConfig};
+use crate::Ctx;
+use crate::cli::UpdateArgs;
+use crate::github::{GitHub, token_from_env};
+use crate::report::{Change, Report};
+use crate::workspace::{Cargo, Lockfile, Workspace};
+
+/// Branch prefix of every update pull request.
+pub const BRANCH_PREFIX: &str = "cargo-slsa/";
+
+fn branch_of(group: &str) -> String {
+    let clean: String = group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{BRANCH_PREFIX}{clean}")
+}
+
+/// `Bump NAME from A to B`, or a group title.
+pub fn title(group: &str, updates: &[&Update]) -> String {
+    match updates {
+        [u] => format!("Bump {} from {} to {}", u.name, u.from, u.to),
+        _ => format!("Bump the {group} group with {} updates", updates.len()),
+    }
+}
+
+/// What changed in the lock: crates added, removed, and each new `.crate` sha256.
+pub struct LockDiff {
+    pub added: Vec<(String, String, Option<String>)>,
+    pub removed: Vec<(String, String)>,
+}
+
+pub fn lock_diff(before: &Lockfile, after: &Lockfile) -> LockDiff {
+    let key = |l: &Lockfile| -> BTreeMap<(String, String), Option<String>> {
+        l.packages
+            .iter()
+            .map(|p| ((p.name.clone(), p.version.clone()), p.checksum.clone()))
+            .collect()
+    };
+    let (b, a) = (key(before), key(after));
+    LockDiff {
+        added: a
+            .iter()
+            .filter(|(k, _)| !b.contains_key(*k))
+            .map(|((n, v), c)| (n.clone(), v.clone(), c.clone()))
+            .collect(),
+        removed: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
+    }
+}
+
+/// The pull request body: the update table, advisories, and the supply-chain diff.
+pub fn body(updates: &[&Update], diff: &LockDiff, new_build_code: &[String], now: i64) -> String {
+    let mut b = String::from(
+        "Dependency updates proposed by `cargo slsa update`.\n\n\
+         | crate | from | to | kind | published | release age |\n|---|---|---|---|---|---|\n",
+    );
+    for u in updates {
+        let (published, age) = match u.published {
+            Some(t) => (
+                crate::timefmt::Date::from_unix(t).to_string(),
+                format!("{} days", (now - t).max(0) / 86_400),
+            ),
+            None => ("unknown".into(), "unknown".into()),
+        };
+        let name = format!("[{0}](https://crates.io/crates/{0})", u.name);
+        b.push_str(&format!(
+            "| {name} | {} | {} | {} | {published} | {age} |\n",
+            u.from,
+            u.to,
+            u.kind.as_str()
+        ));
+    }
+    let security: Vec<String> = updates
+        .iter()
+        .flat_map(|u| {
+            u.security
+                .iter()
+                .map(move |id| format!("- {id} ({})", u.name))
+        })
+        .collect();
+    if !security.is_empty() {
+        b.push_str("\n### Security\n\nFixes:\n");
+        for s in security {
+            let id = s
+                .trim_start_matches("- ")
+                .split(' ')
+                .next()
+                .unwrap_or_default();
+            b.push_str(&format!("{s}: https://rustsec.org/advisories/{id}.html\n"));
+        }
+    }
+    b.push_str("\n### Supply-chain diff\n\n");
+    if diff.added.is_empty() && diff.removed.is_empty() {
+        b.push_str("Cargo.lock: no packages added or removed.\n");
+    }
+    if !diff.added.is_empty() {
+        b.push_str("Added to Cargo.lock (with the `.crate` sha256 cargo will check):\n\n");
+        for (n, v, c) in &diff.added {
+            b.push_str(&format!(
+                "- `{n} {v}` {}\n",
+                c.as_deref()
+                    .map(|c| format!("sha256 `{c}`"))
+                    .unwrap_or_else(|| "(no checksum: not from a registry)".into())
+            ));
+        }
+    }
+    if !diff.removed.is_empty() {
+        b.push_str("\nRemoved from Cargo.lock:\n\n");
+        for (n, v) in &diff.removed {
+            b.push_str(&format!("- `{n} {v}`\n"));
+        }
+    }
+    if !new_build_code.is_empty() {
+        b.push_str("\nNew code that runs at build time (build scripts, proc-macros):\n\n");
+        for s in new_build_code {
+            b.push_str(&format!("- {s}\n"));
+        }
+    }
+    b.push_str(
+        "\n---\nRerunning `cargo slsa update --open-pr` updates this pull request in place.\n",
+    );
+    b
+}
+
+/// Build scripts and proc-macros among the packages added to the lock, from `cargo metadata`
+/// of the edited copy (which may download the new crates). Best effort: `None` when cargo
+/// cannot tell.
+fn new_build_code(cargo: &Cargo, root: &Path, diff: &LockDiff) -> Option<Vec<String>> {
+    if diff.added.is_empty() {
+        return Some(Vec::new());
+    }
+    let json = cargo.metadata_locked(&root.join("Cargo.toml")).ok()?.ok()?;
+    let meta: Value = serde_json::from_str(&json).ok()?;
+    let added: BTreeSet<(&str, &str)> = diff
+        .added
+        .iter()
+        .map(|(n, v, _)| (n.as_str(), v.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for p in meta["packages"].as_array()? {
+        let (Some(n), Some(v)) = (p["name"].as_str(), p["version"].as_str()) else {
+            continue;
+        };
+        if !added.contains(&(n, v)) {
+            continue;
+        }
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let kinds: Vec<&str> = t["kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if kinds.contains(&"custom-build") {
+                out.push(format!("`{n} {v}`: build script"));
+            }
+            if kinds.contains(&"proc-macro") {
+                out.push(format!("`{n} {v}`: proc-macro"));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Open, update or close the update pull requests.
+pub fn open(
+    ctx: &Ctx,
+    args: &UpdateArgs,
+    config: &UpdateConfig,
+    ws: &Workspace,
+    updates: &[Update],
+    report: &mut Report,
+) -> Result<()> {
+    let repo = args.repo.as_deref().unwrap_or_default();
+    let Some((owner, name)) = repo
+        .split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+    else {
+        bail!("--repo must be OWNER/NAME, not {repo:?}");
+    };
+    let base = args.base.as_deref().unwrap_or_default();
+    let token = token_from_env().ok_or_else(|| {
+        anyhow!(
+            "--open-pr needs a token in GITHUB_TOKEN or GH_TOKEN (never on the command line). \
+             Pull requests opened with the workflow's own GITHUB_TOKEN start no CI runs: use a \
+             GitHub App installation token or a fine-grained PAT with contents and \
+             pull-requests write"
+        )
+    })?;
+    let gh = GitHub::new(&args.github_api_url, token)?;
+    let limit = args.limit.or(config.open_pull_requests_limit).unwrap_or(5);
+
+    let base_ref = gh
+        .get_json(&format!("/repos/{owner}/{name}/git/ref/heads/{base}"), &[])?
+        .ok_or_else(|| anyhow!("the base branch {base} does not exist in {owner}/{name}"))?;
+    let base_sha = base_ref["object"]["sha"]
+        .as_str()
+        .ok_or_else(|| anyhow!("GitHub returned no commit for {base}"))?
+        .to_string();
+    let base_commit = gh
+        .get_json(
+            &format!("/repos/{owner}/{name}/git/commits/{base_sha}"),
+            &[],
+        )?
+        .ok_or_else(|| anyhow!("commit {base_sha} not found"))?;
+    let base_tree = base_commit["tree"]["sha"]
+        .as_str()
+        .ok_or_else(|| anyhow!("commit {base_sha} has no tree"))?
+        .to_string();
+
+    // Our open pull requests, by branch.
+    let open_prs: BTreeMap<String, Value> = gh
+        .get_all(
+            &format!("/repos/{owner}/{name}/pulls"),
+            &[("state", "open".into()), ("base", base.to_string())],
+        )?
+        .into_iter()
+        .filter_map(|p| {
+            let b = p["head"]["ref"].as_str()?.to_string();
+            b.starts_with(BRANCH_PREFIX).then_some((b, p))
+        })
+        .collect();
+
+    let mut groups: BTreeMap<String, Vec<&Update>> = BTreeMap::new();
+    for u in updates {
+        groups.entry(u.group.clone()).or_default().push(u);
+    }
+    // Security updates first, then by name; existing pull requests are always kept up to date.
+    let mut order: Vec<(&String, &Vec<&Update>)> = groups.iter().collect();
+    order.sort_by_key(|(g, us)| (us.iter().all(|u| u.security.is_empty()), (*g).clone()));
+
+    let top = crate::build::Source::detect(&ws.root)
+        .toplevel
+        .unwrap_or_else(|| ws.root.clone());
+    let ws_rel = ws
+        .root
+        .strip_prefix(&top)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let cargo = Cargo::new(ctx.offline, ctx.progress());
+    let before_lock = ws.lock.clone().ok_or_else(|| anyhow!("no Cargo.lock"))?;
+    let now = crate::timefmt::now_unix();
+    let mut open_count = open_prs.len();
+    let mut results = Vec::new();
+    let mut wanted_branches = BTreeSet::new();
+    for (group, us) in order {
+        let branch = branch_of(group);
+        wanted_branches.insert(branch.clone());
+        let existing = open_prs.get(&branch);
+        if existing.is_none() && open_count >= limit {
+            report.notes.push(format!(
+                "{group}: not opened, {open_count} update pull requests are open (limit {limit})"
+            ));
+            continue;
+        }
+        // The edits, in a scratch copy.
+        let tmp = tempfile::Builder::new()
+            .prefix("cargo-slsa-update-")
+            .tempdir()
+            .context("creating a scratch copy")?;
+        let copy_top = tmp.path().join("repo");
+        crate::build::copy_clean_tree(&top, &copy_top, top.join(".git").exists())?;
+        let copy_root = copy_top.join(&ws_rel);
+        let changed = super::apply::edit(&cargo, &ws.root, &copy_root, us)?;
+        let after_lock = Lockfile::load(&copy_root.join("Cargo.lock"))?;
+        let diff = lock_diff(&before_lock, &after_lock);
+        let build_code = new_build_code(&cargo, &copy_root, &diff).unwrap_or_default();
+
+        // Blobs, tree, commit.
+        let mut entries = Vec::new();
+        for (path, _) in &changed {
+            let rel = path
+                .strip_prefix(&copy_top)
+                .map_err(|_| anyhow!("{} is outside the repository", path.display()))?;
+            let content = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let blob = gh.post_json(
+                &format!("/repos/{owner}/{name}/git/blobs"),
+                &json!({"content": content, "encoding": "utf-8"}),
+            )?;
+            entries.push(json!({
+                "path": rel.to_string_lossy().replace('\\', "/"),
+                "mode": "100644",
+                "type": "blob",
+                "sha": blob["sha"],
+            }));
+        }
+        let tree = gh.post_json(
+            &format!("/repos/{owner}/{name}/git/trees"),
+            &json!({"base_tree": base_tree, "tree": entries}),
+        )?;
+        let title = title(group, us);
+        let commit = gh.post_json(
+            &format!("/repos/{owner}/{name}/git/commits"),
+            &json!({"message": format!("{title}\n\nProposed by cargo slsa update."), "tree": tree["sha"], "parents": [base_sha]}),
+        )?;
+        let commit_sha = commit["sha"]
+            .as_str()
+            .ok_or_else(|| anyhow!("GitHub returned no commit sha"))?;
+        let ref_route = format!("/repos/{owner}/{name}/git/refs/heads/{branch}");
+        if gh
+            .get_json(
+                &format!("/repos/{owner}/{name}/git/ref/heads/{branch}"),
+                &[],
+            )?
+            .is_some()
+        {
+            gh.patch_json(&ref_route, &json!({"sha": commit_sha, "force": true}))?;
+        } else {
+            gh.post_json(
+                &format!("/repos/{owner}/{name}/git/refs"),
+                &json!({"ref": format!("refs/heads/{branch}"), "sha": commit_sha}),
+            )?;
+        }
+        let body = body(us, &diff, &build_code, now);
+        let (number, url, action) = match existing {
+            Some(pr) => {
+                let n = pr["number"].as_u64().unwrap_or_default();
+                gh.patch_json(
+                    &format!("/repos/{owner}/{name}/pulls/{n}"),
+                    &json!({"title": title, "body": body}),
+                )?;
+                (
+                    n,
+                    pr["html_url"].as_str().unwrap_or_default().to_string(),
+                    "updated",
+                )
+            }
+            None => {
+                let pr = gh.post_json(
+                    &format!("/repos/{owner}/{name}/pulls"),
+                    &json!({"title": title, "head": branch, "base": base, "body": body}),
+                )?;
+                open_count += 1;
+                (
+                    pr["number"].as_u64().unwrap_or_default(),
+                    pr["html_url"].as_str().unwrap_or_default().to_string(),
+                    "opened",
+                )
+            }
+        };
+        let mut labels = vec!["dependencies", "rust"];
+        if us.iter().any(|u| !u.security.is_empty()) {
+            labels.push("security");
+        }
+        gh.post_json(
+            &format!("/repos/{owner}/{name}/issues/{number}/labels"),
+            &json!({"labels": labels}),
+        )?;
+        report.changes.push(Change {
+            file: PathBuf::from(format!("{repo}#{number}")),
+            description: format!("{action} pull request: {title}"),
+        });
+        results.push(json!({"group": group, "branch": branch, "number": number, "url": url, "action": action}));
+    }
+    // Pull requests whose update is gone (merged elsewhere, superseded by a group, ignored).
+    for (branch, pr) in &open_prs {
+        if wanted_branches.contains(branch) {
+            continue;
+        }
+        let n = pr["number"].as_u64().unwrap_or_default();
+        gh.post_json(
+            &format!("/repos/{owner}/{name}/issues/{n}/comments"),
+            &json!({"body": "Superseded: `cargo slsa update` no longer proposes this update (it is up to date, covered by another pull request, or ignored). Closing."}),
+        )?;
+        gh.patch_json(
+            &format!("/repos/{owner}/{name}/pulls/{n}"),
+            &json!({"state": "closed"}),
+        )?;
+        report.changes.push(Change {
+            file: PathBuf::from(format!("{repo}#{n}")),
+            description: "closed superseded pull request".into(),
+        });
+        results.push(json!({"branch": branch, "number": n, "action": "closed"}));
+    }
+    report.summary.insert("pullRequests".into(), json!(results));
+    Ok(())
+}

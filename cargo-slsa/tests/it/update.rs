@@ -1,0 +1,487 @@
+//! `cargo slsa update` against the kit's registry and stateful fake GitHub: the plan (cooldown,
+//! MSRV, yanked, pre-releases, breaking, security first, ignore rules, groups), applying it to
+//! the work tree, and pull requests (opened, updated in place on a rerun, superseded, limited,
+//! rate limits and server errors survived).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use slsa_tests::github::TOKEN;
+use slsa_tests::{Advisory, AdvisoryDb, CrateBuilder, Env, FakeGitHub, Project, RunOutput, run};
+
+use crate::{codes, json, slsa, tree};
+
+const OLD: &str = "2020-01-01T00:00:00Z";
+
+fn now_rfc3339() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const MANIFEST: &str = r#"[package]
+name = "app"
+version = "0.1.0"
+edition = "2021"
+rust-version = "1.80"
+
+[workspace]
+
+[workspace.dependencies]
+beta = "0.3" # the workspace's beta
+
+[dependencies]
+alpha = "1"
+beta = { workspace = true }
+gamma = "=0.5.0" # exact, as pin --exact writes
+"#;
+
+/// The project, locked at alpha 1.0.0, beta 0.3.0, gamma 0.5.0; then newer versions appear.
+fn fixture(extra_manifest: &str) -> (Env, Project) {
+    let env = Env::new();
+    let r = env.registry();
+    r.publish(CrateBuilder::new("alpha", "1.0.0").pubtime(OLD));
+    r.publish(CrateBuilder::new("beta", "0.3.0").pubtime(OLD));
+    r.publish(CrateBuilder::new("gamma", "0.5.0").pubtime(OLD));
+    let project = Project::new()
+        .file("Cargo.toml", format!("{MANIFEST}{extra_manifest}"))
+        .file("src/main.rs", "fn main() {}\n")
+        .file(".gitignore", "/target\n")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    let fresh = now_rfc3339();
+    r.publish(CrateBuilder::new("alpha", "1.1.0").pubtime(OLD));
+    r.publish(
+        CrateBuilder::new("alpha", "1.1.5")
+            .pubtime(OLD)
+            .rust_version("1.99"),
+    );
+    r.publish(CrateBuilder::new("alpha", "1.2.0").pubtime(&fresh));
+    r.publish(
+        CrateBuilder::new("alpha", "1.3.0")
+            .pubtime(OLD)
+            .yanked(true),
+    );
+    r.publish(CrateBuilder::new("alpha", "1.4.0-beta.1").pubtime(OLD));
+    r.publish(CrateBuilder::new("alpha", "2.0.0").pubtime(OLD));
+    r.publish(CrateBuilder::new("beta", "0.3.4").pubtime(OLD));
+    r.publish(CrateBuilder::new("beta", "0.4.0").pubtime(OLD));
+    r.publish(CrateBuilder::new("gamma", "0.5.1").pubtime(OLD));
+    (env, project)
+}
+
+fn plan(env: &Env, project: &Project, extra: &[&str]) -> Value {
+    let empty = tempfile::tempdir().expect("tmp");
+    // An empty advisory database: no security data, and nothing fetched.
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db dir");
+    let db = empty.path().to_str().expect("utf-8").to_string();
+    let mut args = vec![
+        "update",
+        "--dry-run",
+        "--format",
+        "json",
+        "--advisory-db",
+        &db,
+    ];
+    args.extend_from_slice(extra);
+    json(&slsa(env, project.path(), &args).assert_success())
+}
+
+fn updates(report: &Value) -> Vec<(String, String, String, String)> {
+    report["summary"]["updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().expect("name").to_string(),
+                u["from"].as_str().expect("from").to_string(),
+                u["to"].as_str().expect("to").to_string(),
+                u["kind"].as_str().expect("kind").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn u(n: &str, f: &str, t: &str, k: &str) -> (String, String, String, String) {
+    (n.into(), f.into(), t.into(), k.into())
+}
+
+#[test]
+fn the_plan_respects_cooldown_msrv_yanks_prereleases_and_semver() {
+    let (env, project) = fixture("");
+    let before = tree(project.path());
+    let report = plan(&env, &project, &[]);
+    assert_eq!(
+        updates(&report),
+        [
+            u("alpha", "1.0.0", "1.1.0", "minor"),
+            u("beta", "0.3.0", "0.3.4", "patch"),
+            u("gamma", "0.5.0", "0.5.1", "patch"),
+        ],
+        "{report}"
+    );
+    let skipped = &report["summary"]["skipped"];
+    assert_eq!(skipped["cooldown"], 1, "{report}");
+    assert_eq!(skipped["msrv"], 1);
+    assert_eq!(skipped["yanked"], 1);
+    assert_eq!(skipped["prerelease"], 1);
+    assert_eq!(report["summary"]["updates"][0]["published"], OLD);
+    assert_eq!(tree(project.path()), before, "--dry-run writes nothing");
+
+    // --breaking: 0.3 -> 0.4 is breaking by cargo's rule.
+    let report = plan(&env, &project, &["--breaking"]);
+    assert_eq!(
+        updates(&report),
+        [
+            u("alpha", "1.0.0", "2.0.0", "major"),
+            u("beta", "0.3.0", "0.4.0", "major"),
+            u("gamma", "0.5.0", "0.5.1", "patch"),
+        ]
+    );
+    // --min-age 0: the fresh 1.2.0 is fine.
+    let report = plan(&env, &project, &["--min-age", "0"]);
+    assert_eq!(updates(&report)[0], u("alpha", "1.0.0", "1.2.0", "minor"));
+}
+
+#[test]
+fn security_fixes_come_first_even_inside_the_cooldown() {
+    let (env, project) = fixture("");
+    let db = AdvisoryDb::new(&[Advisory::new("RUSTSEC-2099-0001", "alpha").patched(">= 1.2.0")]);
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--dry-run",
+            "--format",
+            "json",
+            "--advisory-db",
+            db.path().to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    let report = json(&out);
+    let alpha = &report["summary"]["updates"][0];
+    assert_eq!(alpha["to"], "1.2.0", "{report}");
+    assert_eq!(alpha["security"], serde_json::json!(["RUSTSEC-2099-0001"]));
+    assert_eq!(codes(&report), ["security-update"]);
+    assert_eq!(
+        report["findings"][0]["line"], 13,
+        "alpha's line in Cargo.toml"
+    );
+}
+
+#[test]
+fn without_an_advisory_database_it_says_so_once_and_goes_on() {
+    let (env, project) = fixture("");
+    let out = slsa(
+        &env,
+        project.path(),
+        &["update", "--dry-run", "--offline", "--format", "json"],
+    );
+    // Offline: the index comes from cargo's cache (filled when the project was locked), so the
+    // newer versions are unknown; the advisory database is not there.
+    let report = json(&out.assert_success());
+    let notes = report["summary"]["messages"].to_string();
+    assert!(notes.contains("no security data"), "{report}");
+}
+
+#[test]
+fn applying_moves_the_lock_and_raises_only_what_must_change() {
+    let (env, project) = fixture("");
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db");
+    let db = empty.path().to_str().expect("utf-8");
+    // Applied, then --check-cmd runs in the workspace and fails: exit 1 with the reason (the
+    // changes stay for inspection).
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--advisory-db",
+            db,
+            "--check-cmd",
+            "grep -q 'version = \"1.1.0\"' Cargo.lock && exit 3",
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["check-failed"]);
+    let locked: Vec<(String, String)> = project
+        .lock()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    for want in [("alpha", "1.1.0"), ("beta", "0.3.4"), ("gamma", "0.5.1")] {
+        assert!(
+            locked.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {locked:?}"
+        );
+    }
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("alpha = \"1\"\n"),
+        "compatible: lock only\n{manifest}"
+    );
+    assert!(manifest.contains("beta = \"0.3\" # the workspace's beta"));
+    assert!(
+        manifest.contains("gamma = \"=0.5.1\" # exact, as pin --exact writes"),
+        "an exact pin is raised, keeping its comment\n{manifest}"
+    );
+    // The lock still resolves as it is.
+    let mut c = env.cargo(project.path());
+    c.args(["metadata", "--locked", "--format-version", "1"]);
+    run(c).assert_success();
+
+    // Breaking: the workspace requirement is raised in place.
+    slsa(
+        &env,
+        project.path(),
+        &["update", "--breaking", "--advisory-db", db],
+    )
+    .assert_success();
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("beta = \"0.4.0\" # the workspace's beta"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("alpha = \"2.0.0\""), "{manifest}");
+}
+
+#[test]
+fn ignore_rules_and_groups_come_from_configuration() {
+    let (env, project) = fixture(
+        "\n[workspace.metadata.slsa.update]\nignore = [{ name = \"alpha\", update-types = [\"major\"], reason = \"2.x needs a migration\" }]\ngroups = [{ name = \"small\", patterns = [\"beta\", \"gam*\"] }]\n",
+    );
+    let report = plan(&env, &project, &["--breaking"]);
+    let list = report["summary"]["updates"].as_array().expect("updates");
+    assert_eq!(
+        list[0]["to"], "1.1.0",
+        "major ignored, minor still proposed"
+    );
+    assert_eq!(list[0]["group"], "alpha");
+    assert_eq!(list[1]["group"], "small");
+    assert_eq!(list[2]["group"], "small");
+    assert_eq!(report["summary"]["skipped"]["ignored"], 1);
+
+    // A malformed rule is an input error at its line.
+    project.write(
+        "Cargo.toml",
+        format!(
+            "{MANIFEST}\n[workspace.metadata.slsa.update]\nignore = [{{ name = \"alpha\", until = \"soon\" }}]\n"
+        ),
+    );
+    let out = slsa(&env, project.path(), &["update", "--dry-run"]).assert_code(2);
+    assert!(out.stderr.contains("Cargo.toml:18"), "{out:?}");
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "{out:?}");
+}
+
+struct Prs {
+    env: Env,
+    project: Project,
+    gh: FakeGitHub,
+    db: tempfile::TempDir,
+}
+
+fn prs() -> Prs {
+    let (env, project) = fixture("");
+    git(project.path(), &["init", "-q"]);
+    git(project.path(), &["add", "-A"]);
+    git(project.path(), &["commit", "-qm", "app"]);
+    let gh = FakeGitHub::start();
+    let files: Vec<(String, String)> = ["Cargo.toml", "Cargo.lock", "src/main.rs", ".gitignore"]
+        .iter()
+        .map(|f| (f.to_string(), project.read(f)))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    gh.repo("acme", "app", "main", &refs);
+    let db = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(db.path().join("crates")).expect("db");
+    Prs {
+        env,
+        project,
+        gh,
+        db,
+    }
+}
+
+impl Prs {
+    fn run(&self, extra: &[&str]) -> RunOutput {
+        let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args([
+            "update",
+            "--open-pr",
+            "--repo",
+            "acme/app",
+            "--base",
+            "main",
+            "--github-api-url",
+            &self.gh.url(),
+            "--advisory-db",
+            self.db.path().to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .env("GITHUB_TOKEN", TOKEN);
+        run(cmd)
+    }
+}
+
+#[test]
+fn pull_requests_are_opened_updated_in_place_and_superseded() {
+    let p = prs();
+    let before = tree(p.project.path());
+    let out = p.run(&["--group", "all"]).assert_success();
+    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
+    assert_eq!(tree(p.project.path()), before, "the work tree is untouched");
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let pr = &pulls[0];
+    assert_eq!(pr.title, "Bump the all group with 3 updates");
+    assert_eq!(pr.head, "cargo-slsa/all");
+    assert_eq!(pr.labels, ["dependencies", "rust"]);
+    assert!(
+        pr.body
+            .contains("| [alpha](https://crates.io/crates/alpha) | 1.0.0 | 1.1.0 | minor |"),
+        "{}",
+        pr.body
+    );
+    assert!(pr.body.contains("Supply-chain diff"), "{}", pr.body);
+    assert!(pr.body.contains("`alpha 1.1.0` sha256 `"), "{}", pr.body);
+    assert!(!pr.body.contains(TOKEN));
+    let lock =
+        p.gh.file("acme", "app", "cargo-slsa/all", "Cargo.lock")
+            .expect("lock on the branch");
+    assert!(
+        lock.contains("name = \"alpha\"\nversion = \"1.1.0\""),
+        "{lock}"
+    );
+    let manifest =
+        p.gh.file("acme", "app", "cargo-slsa/all", "Cargo.toml")
+            .expect("manifest");
+    assert!(
+        manifest.contains("gamma = \"=0.5.1\" # exact"),
+        "{manifest}"
+    );
+    let first_head = p.gh.head("acme", "app", "cargo-slsa/all");
+
+    // A rerun (say alpha 1.1.1 appeared) updates the same pull request.
+    p.env
+        .registry()
+        .publish(CrateBuilder::new("alpha", "1.1.1").pubtime(OLD));
+    let out = p.run(&["--group", "all"]).assert_success();
+    let report = json(&out);
+    assert_eq!(
+        report["summary"]["pullRequests"][0]["action"], "updated",
+        "{report}"
+    );
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 1, "no duplicate");
+    assert_ne!(
+        p.gh.head("acme", "app", "cargo-slsa/all"),
+        first_head,
+        "branch moved"
+    );
+    assert!(pulls[0].body.contains("1.1.1"), "{}", pulls[0].body);
+
+    // Per-crate pull requests now: the group's is superseded and closed with a comment.
+    let out = p.run(&["--group", "none"]).assert_success();
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 4, "{pulls:?}\n{}", out.stdout);
+    assert_eq!(pulls[0].state, "closed");
+    assert!(pulls[0].comments[0].contains("Superseded"));
+    let titles: Vec<&str> = pulls[1..].iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Bump alpha from 1.0.0 to 1.1.1",
+            "Bump beta from 0.3.0 to 0.3.4",
+            "Bump gamma from 0.5.0 to 0.5.1"
+        ]
+    );
+}
+
+#[test]
+fn the_open_pull_request_limit_holds_and_api_faults_are_retried() {
+    let p = prs();
+    // A secondary rate limit, then a server error: both retried.
+    p.gh.fail_next(429, Some(1));
+    p.gh.fail_next(502, None);
+    let out = p.run(&["--group", "none", "--limit", "2"]).assert_success();
+    let base_ref_gets =
+        p.gh.requests()
+            .iter()
+            .filter(|r| r.path == "/repos/acme/app/git/ref/heads/main")
+            .count();
+    assert_eq!(base_ref_gets, 3, "two faults, then the answer");
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 2, "limit 2");
+    assert!(out.stdout.contains("limit 2"), "{}", out.stdout);
+
+    // No token: a usage error that says what to use, nothing opened.
+    let mut cmd = p.env.command(crate::bin(), p.project.path());
+    cmd.args([
+        "update",
+        "--open-pr",
+        "--repo",
+        "acme/app",
+        "--base",
+        "main",
+        "--github-api-url",
+        &p.gh.url(),
+    ]);
+    let out = run(cmd).assert_code(2);
+    assert!(out.stderr.contains("GITHUB_TOKEN"), "{out:?}");
+    assert!(out.stderr.contains("GitHub App"), "{out:?}");
+}
+
+#[test]
+fn a_run_that_fails_half_way_is_completed_by_the_next() {
+    let p = prs();
+    // Creating the pull request fails (after the branch was made).
+    p.gh.route(
+        "POST",
+        "/repos/acme/app/pulls",
+        422,
+        serde_json::json!({"message": "Validation Failed"}),
+    );
+    let out = p.run(&["--group", "all"]).assert_code(2);
+    assert!(out.stderr.contains("422"), "{out:?}");
+    assert!(
+        p.gh.head("acme", "app", "cargo-slsa/all").is_some(),
+        "the branch was made"
+    );
+    assert!(p.gh.pulls("acme", "app").is_empty());
+    p.gh.unroute("POST", "/repos/acme/app/pulls");
+    p.run(&["--group", "all"]).assert_success();
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].head, "cargo-slsa/all");
+}
