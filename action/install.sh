@@ -3,7 +3,11 @@
 #
 # - Built from source earlier and restored from the cache for this action ref: nothing to do.
 # - VERSION set: download that release's binary and verify its sha256 against the digest pinned
-#   in action/checksums.txt at the action's ref; any mismatch or missing entry is an error.
+#   in action/checksums.txt at the action's ref; any mismatch or missing entry is an error. Then
+#   its SLSA provenance (the release's keyless cargo-slsa.sigstore.json) is checked by an
+#   independent verifier, GitHub's `gh attestation verify`, against this repository's release
+#   workflow; a failure is an error. Without gh on the runner that check is skipped with a
+#   warning (the pinned sha256 still decides). VERIFY_PROVENANCE=false skips it.
 # - Otherwise: build it from this action's own source at its ref with `cargo install --locked`,
 #   using the toolchain pinned in the action's rust-toolchain.toml.
 set -euo pipefail
@@ -42,8 +46,25 @@ if [ -n "${VERSION:-}" ]; then
     exit 1
   fi
   tar -xzf "$tmp/$asset" -C "$tmp"
+  provenance="sha256 verified"
+  if [ "${VERIFY_PROVENANCE:-true}" != "false" ]; then
+    if command -v gh >/dev/null 2>&1; then
+      bundle_url="https://github.com/${ACTION_REPOSITORY}/releases/download/v${VERSION}/cargo-slsa.sigstore.json"
+      curl --proto '=https' --tlsv1.2 --fail --silent --show-error --location --retry 3 --output "$tmp/cargo-slsa.sigstore.json" "$bundle_url"
+      if ! gh attestation verify "$tmp/slsa-action" \
+        --bundle "$tmp/cargo-slsa.sigstore.json" \
+        --repo "$ACTION_REPOSITORY" \
+        --signer-workflow "$ACTION_REPOSITORY/.github/workflows/release.yml" >/dev/null; then
+        echo "::error title=cargo slsa::the SLSA provenance of slsa-action $VERSION does not verify (gh attestation verify)"
+        exit 1
+      fi
+      provenance="sha256 and SLSA provenance verified"
+    else
+      echo "::warning title=cargo slsa::gh is not installed, so the SLSA provenance of slsa-action $VERSION was not checked (its pinned sha256 was)"
+    fi
+  fi
   install -m 0755 "$tmp/slsa-action" "$bin"
-  echo "installed slsa-action $VERSION ($target), sha256 verified"
+  echo "installed slsa-action $VERSION ($target), $provenance"
 else
   # Build from the action's source; run in the action's directory so rustup picks its pinned
   # toolchain, and --locked so its Cargo.lock decides every dependency.

@@ -275,3 +275,191 @@ fn attest_lists_the_files_it_wrote_in_the_attestations_output() {
     );
     assert!(project.exists("target/slsa/bootstrap.zip.statement.json"));
 }
+
+/// `action/install.sh` with a released version, on fake `curl` and `gh` (scripts on PATH that
+/// serve a local "release" and record their arguments): the pinned sha256 and the provenance
+/// check decide whether the binary is installed.
+mod install_script {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    struct Setup {
+        dir: tempfile::TempDir,
+    }
+
+    impl Setup {
+        fn new(pin_right_digest: bool, gh: Option<i32>) -> Setup {
+            let dir = tempfile::tempdir().expect("tmp");
+            let d = dir.path();
+            for sub in ["action", "release", "fakebin", "stage", "tools"] {
+                std::fs::create_dir_all(d.join(sub)).expect("dirs");
+            }
+            // Only the tools the script needs, so a `gh` on this machine cannot interfere.
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            for tool in [
+                "bash",
+                "awk",
+                "sha256sum",
+                "cut",
+                "tar",
+                "gzip",
+                "mktemp",
+                "rm",
+                "mkdir",
+                "install",
+                "cp",
+                "basename",
+                "cat",
+                "sh",
+            ] {
+                if let Some(found) = std::env::split_paths(&path)
+                    .map(|p| p.join(tool))
+                    .find(|p| p.is_file())
+                {
+                    std::os::unix::fs::symlink(found, d.join("tools").join(tool)).expect("link");
+                }
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            std::fs::copy(root.join("action/install.sh"), d.join("action/install.sh"))
+                .expect("copy install.sh");
+            std::fs::write(d.join("stage/slsa-action"), "#!/bin/sh\necho fake\n").expect("bin");
+            let asset = "slsa-action-x86_64-unknown-linux-gnu.tar.gz";
+            let ok = Command::new("tar")
+                .args(["-czf"])
+                .arg(d.join("release").join(asset))
+                .args(["-C"])
+                .arg(d.join("stage"))
+                .arg("slsa-action")
+                .status()
+                .expect("tar");
+            assert!(ok.success());
+            std::fs::write(d.join("release/cargo-slsa.sigstore.json"), "{}").expect("bundle");
+            let digest = Command::new("sha256sum")
+                .arg(d.join("release").join(asset))
+                .output()
+                .expect("sha256sum");
+            let digest = String::from_utf8_lossy(&digest.stdout)
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let pinned = if pin_right_digest {
+                digest
+            } else {
+                "0".repeat(64)
+            };
+            std::fs::write(
+                d.join("action/checksums.txt"),
+                format!("1.2.3 {asset} {pinned}\n"),
+            )
+            .expect("checksums");
+            // curl: copy the URL's last path segment from the local release.
+            std::fs::write(
+                d.join("fakebin/curl"),
+                format!(
+                    "#!/bin/sh\nout=\"\"\nwhile [ $# -gt 1 ]; do [ \"$1\" = --output ] && out=\"$2\"; shift; done\necho \"$1\" >> {log}\ncp \"{rel}/$(basename \"$1\")\" \"$out\"\n",
+                    log = d.join("curl.log").display(),
+                    rel = d.join("release").display()
+                ),
+            )
+            .expect("curl");
+            if let Some(code) = gh {
+                std::fs::write(
+                    d.join("fakebin/gh"),
+                    format!(
+                        "#!/bin/sh\necho \"$@\" >> {log}\nexit {code}\n",
+                        log = d.join("gh.log").display()
+                    ),
+                )
+                .expect("gh");
+            }
+            for tool in ["curl", "gh"] {
+                let p = d.join("fakebin").join(tool);
+                if p.exists() {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                        .expect("chmod");
+                }
+            }
+            Setup { dir }
+        }
+
+        fn run(&self) -> (i32, String) {
+            let d = self.dir.path();
+            let out = Command::new(d.join("tools/bash"))
+                .arg(d.join("action/install.sh"))
+                .env_clear()
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        d.join("fakebin").display(),
+                        d.join("tools").display()
+                    ),
+                )
+                .env("ACTION_PATH", d)
+                .env("ACTION_REPOSITORY", "acme/cargo-slsa")
+                .env("INSTALL_ROOT", d.join("root"))
+                .env("VERSION", "1.2.3")
+                .env("TARGET_OS", "Linux")
+                .env("TARGET_ARCH", "X64")
+                .output()
+                .expect("bash");
+            (
+                out.status.code().unwrap_or(-1),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        }
+
+        fn installed(&self) -> PathBuf {
+            self.dir.path().join("root/bin/slsa-action")
+        }
+
+        fn gh_log(&self) -> String {
+            std::fs::read_to_string(self.dir.path().join("gh.log")).unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn a_release_is_installed_only_when_its_digest_and_provenance_verify() {
+        let s = Setup::new(true, Some(0));
+        let (code, out) = s.run();
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("sha256 and SLSA provenance verified"), "{out}");
+        assert!(s.installed().is_file());
+        let log = s.gh_log();
+        assert!(log.starts_with("attestation verify "), "{log}");
+        assert!(log.contains("--repo acme/cargo-slsa"), "{log}");
+        assert!(
+            log.contains("--signer-workflow acme/cargo-slsa/.github/workflows/release.yml"),
+            "{log}"
+        );
+        assert!(log.contains("cargo-slsa.sigstore.json"), "{log}");
+
+        let s = Setup::new(true, Some(1));
+        let (code, out) = s.run();
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("does not verify"), "{out}");
+        assert!(!s.installed().exists(), "nothing installed");
+
+        let s = Setup::new(false, Some(0));
+        let (code, out) = s.run();
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("but action/checksums.txt pins"), "{out}");
+        assert!(!s.installed().exists());
+        assert!(s.gh_log().is_empty(), "the digest is checked first");
+    }
+
+    #[test]
+    fn without_gh_the_provenance_check_is_skipped_with_a_warning() {
+        let s = Setup::new(true, None);
+        let (code, out) = s.run();
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("::warning"), "{out}");
+        assert!(s.installed().is_file());
+    }
+}
