@@ -44,6 +44,8 @@ struct State {
 pub struct Pull {
     pub number: u64,
     pub head: String,
+    /// `owner/repo` the head branch lives in (another one for a fork's pull request).
+    pub head_repo: String,
     pub base: String,
     pub title: String,
     pub body: String,
@@ -148,6 +150,19 @@ impl FakeGitHub {
     /// A stateful repository `owner/repo` whose branch `branch` holds one commit with `files`
     /// (path → text). Returns the commit sha.
     pub fn repo(&self, owner: &str, repo: &str, branch: &str, files: &[(&str, &str)]) -> String {
+        self.repo_at(owner, repo, branch, None, files)
+    }
+
+    /// As [`FakeGitHub::repo`], with the branch's commit named `commit` (say, the local
+    /// checkout's HEAD, so the two agree).
+    pub fn repo_at(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        commit: Option<&str>,
+        files: &[(&str, &str)],
+    ) -> String {
         let mut st = self.state.lock().expect("fake GitHub state");
         let mut entries = Vec::new();
         for (path, content) in files {
@@ -158,7 +173,10 @@ impl FakeGitHub {
             entries.push(json!({"path": path, "mode": "100644", "type": "blob", "sha": sha}));
         }
         let tree = next_sha(&mut st);
-        let commit = next_sha(&mut st);
+        let commit = match commit {
+            Some(c) => c.to_string(),
+            None => next_sha(&mut st),
+        };
         let r = st.repos.entry(format!("{owner}/{repo}")).or_default();
         r.objects.insert(
             tree.clone(),
@@ -199,6 +217,26 @@ impl FakeGitHub {
             }
             tree = t["base_tree"].as_str()?.to_string();
         }
+    }
+
+    /// A pull request from a fork's branch `head` (the fork is `fork_owner/repo`).
+    pub fn fork_pull(&self, owner: &str, repo: &str, fork_owner: &str, head: &str, base: &str) {
+        let mut st = self.state.lock().expect("fake GitHub state");
+        let Some(r) = st.repos.get_mut(&format!("{owner}/{repo}")) else {
+            return;
+        };
+        let number = r.pulls.len() as u64 + 1;
+        r.pulls.push(Pull {
+            number,
+            head: head.to_string(),
+            head_repo: format!("{fork_owner}/{repo}"),
+            base: base.to_string(),
+            title: "a contributor's change".into(),
+            body: String::new(),
+            state: "open".into(),
+            labels: Vec::new(),
+            comments: Vec::new(),
+        });
     }
 
     /// The commit `branch` points at.
@@ -255,7 +293,7 @@ fn repo_api(
     let html = |n: u64| format!("{base_url}/{owner}/{repo}/pull/{n}");
     let pull_json = |p: &Pull| {
         json!({"number": p.number, "state": p.state, "title": p.title, "body": p.body,
-               "head": {"ref": p.head}, "base": {"ref": p.base}, "html_url": html(p.number),
+               "head": {"ref": p.head, "repo": {"full_name": p.head_repo}}, "base": {"ref": p.base}, "html_url": html(p.number),
                "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()})
     };
     if let Some(r) = tail.strip_prefix("git/ref/") {
@@ -364,7 +402,7 @@ fn repo_api(
             if repo_state
                 .pulls
                 .iter()
-                .any(|p| p.head == head && p.state == "open")
+                .any(|p| p.head == head && p.head_repo == key && p.state == "open")
             {
                 return Some((422, json!({"message": "A pull request already exists"})));
             }
@@ -372,6 +410,7 @@ fn repo_api(
             let p = Pull {
                 number,
                 head,
+                head_repo: key.clone(),
                 base: body["base"].as_str().unwrap_or_default().to_string(),
                 title: body["title"].as_str().unwrap_or_default().to_string(),
                 body: body["body"].as_str().unwrap_or_default().to_string(),

@@ -17,9 +17,13 @@ use crate::workspace::manifest::set_requirement;
 use crate::workspace::{Cargo, Manifest, Workspace};
 
 /// The requirement to write for `to`, keeping the operator of `old` (`=1.2.3` → `=1.4.0`,
-/// `~1.2` → `~1.4.0`, `1.2` / `^1.2` → `1.4.0`).
+/// `~1.2` → `~1.4.0`, `1.2` / `^1.2` → `1.4.0`). A compound (`>=1.2, <1.5`) or `>=`
+/// requirement that excludes `to` becomes the caret requirement `1.6.0`.
 pub fn raised_requirement(old: &str, to: &Version) -> String {
     let t = old.trim();
+    if t.contains(',') {
+        return to.to_string();
+    }
     let op = ["=", "~", "^", ">="]
         .into_iter()
         .find(|op| t.starts_with(op))
@@ -28,108 +32,175 @@ pub fn raised_requirement(old: &str, to: &Version) -> String {
     format!("{op}{to}")
 }
 
-/// Edit the manifests of `updates` in `root` (paths in the plan are under `plan_root`; a
-/// scratch copy passes its own root) and update the lock with cargo. Returns the files changed.
-pub fn edit(
-    cargo: &Cargo,
-    plan_root: &Path,
-    root: &Path,
-    updates: &[&Update],
-) -> Result<Vec<(PathBuf, String)>> {
-    let mut by_manifest: BTreeMap<PathBuf, Vec<(&Update, &crate::workspace::DepDecl)>> =
-        BTreeMap::new();
-    for u in updates {
-        for (path, d) in &u.decls {
-            let rel = path.strip_prefix(plan_root).unwrap_or(path);
-            by_manifest.entry(root.join(rel)).or_default().push((u, d));
-        }
-    }
-    let mut changed = Vec::new();
-    for (path, edits) in &by_manifest {
-        let manifest = Manifest::load(path)?;
-        let mut doc = manifest.to_mut()?;
-        let mut what = Vec::new();
-        for (u, d) in edits {
-            let Some(old) = d.version.as_deref() else {
-                continue;
-            };
-            let admits = VersionReq::parse(old).is_ok_and(|r| r.matches(&u.to));
-            if admits {
-                continue;
-            }
-            let new = raised_requirement(old, &u.to);
-            if set_requirement(&mut doc, &d.path, &new) {
-                what.push(format!("{} \"{old}\" -> \"{new}\"", d.package));
-            }
-        }
-        if !what.is_empty() {
-            fsx::write_atomic(path, doc.to_string().as_bytes())?;
-            changed.push((
-                path.clone(),
-                format!("requirement raised: {}", what.join(", ")),
-            ));
-        }
-    }
+/// What [`edit`] did.
+#[derive(Debug, Default)]
+pub struct Edited {
+    /// Files changed, with what changed.
+    pub changed: Vec<(PathBuf, String)>,
+    /// Updates that could not be made (crate, why); their edits were undone.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Make `updates` in the workspace at `root` (paths in the plan are under `plan_root`; a
+/// scratch copy passes its own root), one at a time: raise that crate's requirements where they
+/// no longer admit the new version, then `cargo update -p NAME@FROM --precise TO` at once, so
+/// cargo never re-resolves another crate on its own (and cannot pick a version the plan held
+/// back). An update cargo refuses is undone (its manifests and the lock restored) and reported;
+/// the others go on.
+pub fn edit(cargo: &Cargo, plan_root: &Path, root: &Path, updates: &[&Update]) -> Result<Edited> {
     let lock = root.join("Cargo.lock");
-    let journal = fsx::ExternalWrite::begin(&lock)?;
-    let result = (|| -> Result<()> {
-        for u in updates {
-            // A raised requirement makes cargo re-resolve that crate in an earlier step.
-            let now = crate::workspace::Lockfile::load(&lock)?;
-            let locked = |v: &Version| now.by_name(&u.name).any(|p| p.version == v.to_string());
-            if locked(&u.to) && !locked(&u.from) {
-                continue;
+    let mut out = Edited::default();
+    let mut touched: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    let mut lock_changes = Vec::new();
+    for u in updates {
+        // Manifests of this update, and their text before it.
+        let mut by_manifest: BTreeMap<PathBuf, Vec<&crate::workspace::DepDecl>> = BTreeMap::new();
+        for (path, d) in &u.decls {
+            let rel = path.strip_prefix(plan_root).map_err(|_| {
+                anyhow!(
+                    "{} is outside the workspace root {}",
+                    path.display(),
+                    plan_root.display()
+                )
+            })?;
+            by_manifest.entry(root.join(rel)).or_default().push(d);
+        }
+        let mut saved: Vec<(PathBuf, String)> = Vec::new();
+        let lock_before =
+            std::fs::read(&lock).with_context(|| format!("reading {}", lock.display()))?;
+        let mut raised = Vec::new();
+        for (path, decls) in &by_manifest {
+            let manifest = Manifest::load(path)?;
+            let mut doc = manifest.to_mut()?;
+            let mut any = false;
+            for d in decls {
+                let Some(old) = d.version.as_deref() else {
+                    continue;
+                };
+                if VersionReq::parse(old).is_ok_and(|r| r.matches(&u.to)) {
+                    continue;
+                }
+                let new = raised_requirement(old, &u.to);
+                if set_requirement(&mut doc, &d.path, &new) {
+                    any = true;
+                    raised.push((
+                        path.clone(),
+                        format!("{} \"{old}\" -> \"{new}\"", d.package),
+                    ));
+                }
             }
-            let spec = format!("{}@{}", u.name, u.from);
-            let out = cargo
-                .command(&[
-                    "update",
-                    "--manifest-path",
-                    &root.join("Cargo.toml").display().to_string(),
-                    "-p",
-                    &spec,
-                    "--precise",
-                    &u.to.to_string(),
-                ])
-                .env_remove("CARGO_TARGET_DIR")
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| anyhow!("cannot run cargo update: {e}"))?;
-            if !out.status.success() {
-                let err = String::from_utf8_lossy(&out.stderr);
-                let start = err.find("error").unwrap_or(0);
-                return Err(anyhow!(
-                    "`cargo update -p {spec} --precise {}` failed:\n{}",
-                    u.to,
-                    err[start..].trim()
-                ));
+            if any {
+                saved.push((path.clone(), manifest.src.clone()));
+                fsx::write_atomic(path, doc.to_string().as_bytes())?;
             }
         }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => journal.commit()?,
-        Err(e) => {
-            journal.rollback()?;
-            return Err(e);
+        let journal = fsx::ExternalWrite::begin(&lock)?;
+        let result = precise(cargo, root, u);
+        match result {
+            Ok(()) => {
+                journal.commit()?;
+                for (path, what) in raised {
+                    touched.entry(path).or_default().push(what);
+                }
+                lock_changes.push(format!("{} {} -> {}", u.name, u.from, u.to));
+            }
+            Err(e) => {
+                journal.rollback()?;
+                for (path, text) in saved {
+                    fsx::write_atomic(&path, text.as_bytes())?;
+                }
+                if std::fs::read(&lock).ok().as_deref() != Some(lock_before.as_slice()) {
+                    fsx::write_atomic(&lock, &lock_before)?;
+                }
+                out.failed.push((u.name.clone(), format!("{e:#}")));
+            }
         }
     }
-    changed.push((
-        lock,
-        updates
-            .iter()
-            .map(|u| format!("{} {} -> {}", u.name, u.from, u.to))
-            .collect::<Vec<_>>()
-            .join(", "),
-    ));
-    Ok(changed)
+    for (path, what) in touched {
+        out.changed
+            .push((path, format!("requirement raised: {}", what.join(", "))));
+    }
+    if !lock_changes.is_empty() {
+        out.changed.push((lock, lock_changes.join(", ")));
+    }
+    Ok(out)
+}
+
+/// `cargo update -p NAME@FROM --precise TO`. When a raised requirement made cargo re-resolve the
+/// crate on its own (it then takes the newest version, which may be one the plan held back),
+/// the version it picked is moved to TO in a second step.
+fn precise(cargo: &Cargo, root: &Path, u: &Update) -> Result<()> {
+    let lock = root.join("Cargo.lock");
+    let before: Vec<String> = crate::workspace::Lockfile::load(&lock)?
+        .by_name(&u.name)
+        .map(|p| p.version.clone())
+        .collect();
+    run_precise(cargo, root, &u.name, &u.from.to_string(), &u.to.to_string())?;
+    let after: Vec<String> = crate::workspace::Lockfile::load(&lock)?
+        .by_name(&u.name)
+        .map(|p| p.version.clone())
+        .collect();
+    let to = u.to.to_string();
+    if !after.contains(&to)
+        && let Some(stray) = after.iter().find(|v| !before.contains(v))
+    {
+        run_precise(cargo, root, &u.name, stray, &to)?;
+    }
+    let now = crate::workspace::Lockfile::load(&lock)?;
+    if !now.by_name(&u.name).any(|p| p.version == to) {
+        return Err(anyhow!(
+            "cargo did not lock {} {to} (locked: {})",
+            u.name,
+            now.by_name(&u.name)
+                .map(|p| p.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn run_precise(cargo: &Cargo, root: &Path, name: &str, from: &str, to: &str) -> Result<()> {
+    let spec = format!("{name}@{from}");
+    let out = cargo
+        .command(&[
+            "update",
+            "--manifest-path",
+            &root.join("Cargo.toml").display().to_string(),
+            "-p",
+            &spec,
+            "--precise",
+            to,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow!("cannot run cargo update: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let start = err.find("error").unwrap_or(0);
+        return Err(anyhow!(
+            "`cargo update -p {spec} --precise {to}` failed: {}",
+            err[start..].trim()
+        ));
+    }
+    Ok(())
 }
 
 /// Apply `updates` to the workspace's own tree.
 pub fn apply(cargo: &Cargo, ws: &Workspace, updates: &[Update], report: &mut Report) -> Result<()> {
     let all: Vec<&Update> = updates.iter().collect();
-    for (file, description) in edit(cargo, &ws.root, &ws.root, &all)? {
+    let edited = edit(cargo, &ws.root, &ws.root, &all)?;
+    for (file, description) in edited.changed {
         report.changes.push(Change { file, description });
+    }
+    for (name, why) in edited.failed {
+        report.findings.push(
+            Finding::new(
+                UpdateCode::UpdateFailed.rule(),
+                format!("{name} was not updated (undone): {why}"),
+            )
+            .at(&ws.lock_path(), None, None),
+        );
     }
     Ok(())
 }

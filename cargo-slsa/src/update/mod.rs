@@ -171,12 +171,35 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         .and_then(|v| v.as_str())
         .and_then(plan::rust_version);
     let mut skipped_registries = BTreeSet::new();
+    let msrv_of_manifest = |m: &crate::workspace::Manifest| match m
+        .doc
+        .get("package")
+        .and_then(|p| p.get("rust-version"))
+    {
+        Some(v) if v.as_str().is_some() => v.as_str().and_then(plan::rust_version),
+        Some(_) => workspace_msrv.clone(), // rust-version.workspace = true
+        None => None,
+    };
+    // The lowest rust-version binds: `None` (no rust-version) never lowers a known one.
+    let lower = |slot: &mut Option<Version>, v: &Option<Version>| {
+        if let Some(v) = v
+            && slot.as_ref().is_none_or(|s| v < s)
+        {
+            *slot = Some(v.clone());
+        }
+    };
+    // A [workspace.dependencies] entry binds every package that inherits it.
+    let mut inherited_msrv: BTreeMap<String, Option<Version>> = BTreeMap::new();
     for m in ws.manifests() {
-        let own_msrv = match m.doc.get("package").and_then(|p| p.get("rust-version")) {
-            Some(v) if v.as_str().is_some() => v.as_str().and_then(plan::rust_version),
-            Some(_) => workspace_msrv.clone(), // rust-version.workspace = true
-            None => None,
-        };
+        let own = msrv_of_manifest(m);
+        for d in m.deps() {
+            if d.workspace {
+                lower(inherited_msrv.entry(d.package.clone()).or_default(), &own);
+            }
+        }
+    }
+    for m in ws.manifests() {
+        let own_msrv = msrv_of_manifest(m);
         for d in m.deps() {
             if !d.is_registry() || d.workspace || matches!(d.table, DepTable::Patch { .. }) {
                 continue;
@@ -198,18 +221,14 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                 continue;
             };
             let msrv = if matches!(d.table, DepTable::Workspace) {
-                workspace_msrv.clone()
+                let mut m = workspace_msrv.clone();
+                lower(&mut m, &inherited_msrv.get(&d.package).cloned().flatten());
+                m
             } else {
                 own_msrv.clone()
             };
             let key = (d.package.clone(), current);
-            // The lowest rust-version among the packages that use it binds.
-            let slot = msrv_of.entry(key.clone()).or_insert(msrv.clone());
-            if let (Some(a), Some(b)) = (slot.as_ref(), msrv.as_ref())
-                && b < a
-            {
-                *slot = Some(b.clone());
-            }
+            lower(msrv_of.entry(key.clone()).or_default(), &msrv);
             targets.entry(key).or_default().push((m.path.clone(), d));
         }
     }
@@ -238,9 +257,23 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     }
 
     // Security data: never fatal.
-    let advisories = advisories(ctx, args, &names, &mut report);
+    let (advisories, have_security_data) = advisories(ctx, args, &names, &mut report);
+    // With gaps in what was asked, an absent update proves nothing: no pull request is closed.
+    let complete = answer.problems.is_empty() && have_security_data;
 
     let now = crate::timefmt::now_unix();
+    let undated: usize = answer
+        .crates
+        .values()
+        .flatten()
+        .filter(|p| p.pubtime.is_none())
+        .count();
+    if undated > 0 {
+        report.notes.push(format!(
+            "{undated} published version(s) carry no publication time in the index, so the \
+             cooldown cannot hold them back"
+        ));
+    }
     let mut updates = Vec::new();
     let mut skipped_total: BTreeMap<plan::Skip, usize> = BTreeMap::new();
     for ((name, current), decls) in &targets {
@@ -398,7 +431,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         return Ok(report);
     }
     if args.open_pr {
-        pr::open(ctx, args, &config, &ws, &updates, &mut report)?;
+        pr::open(ctx, args, &config, &ws, &updates, complete, &mut report)?;
     } else if !updates.is_empty() {
         apply::apply(&cargo, &ws, &updates, &mut report)?;
         if let Some(cmd) = &args.check_cmd {
@@ -420,7 +453,7 @@ fn advisories(
     args: &UpdateArgs,
     names: &BTreeSet<String>,
     report: &mut Report,
-) -> Vec<rustsec::Advisory> {
+) -> (Vec<rustsec::Advisory>, bool) {
     let audit_args = AuditArgs {
         source: DbArgs {
             db: args.advisory_db.clone(),
@@ -437,19 +470,21 @@ fn advisories(
                  planned without it",
                 format!("{e:#}").lines().next().unwrap_or_default()
             ));
-            return Vec::new();
+            return (Vec::new(), false);
         }
     };
     match crate::audit::db::load_for(&db.path, names.iter().map(String::as_str)) {
-        Ok(list) => list
-            .into_iter()
-            .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
-            .collect(),
+        Ok(list) => (
+            list.into_iter()
+                .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
+                .collect(),
+            true,
+        ),
         Err(e) => {
             report.notes.push(format!(
                 "no security data: the advisory database could not be read ({e})"
             ));
-            Vec::new()
+            (Vec::new(), false)
         }
     }
 }

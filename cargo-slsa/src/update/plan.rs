@@ -86,6 +86,8 @@ pub enum Skip {
     Cooldown,
     /// Ignored by configuration.
     Ignored,
+    /// Affected by an advisory the current version is not.
+    Vulnerable,
 }
 
 /// What the plan needs to know about one dependency.
@@ -136,10 +138,18 @@ pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
         if k == Kind::Major && !i.breaking {
             continue;
         }
+        let same_release =
+            (v.major, v.minor, v.patch) == (i.current.major, i.current.minor, i.current.patch);
         let skip = if p.yanked {
             Some(Skip::Yanked)
-        } else if !v.pre.is_empty() && i.current.pre.is_empty() {
+        } else if !v.pre.is_empty() && (i.current.pre.is_empty() || !same_release) {
+            // As cargo: a pre-release only to move along the current pre-release's own line.
             Some(Skip::Prerelease)
+        } else if (i.advisories_of)(v)
+            .iter()
+            .any(|a| !current_advisories.contains(a))
+        {
+            Some(Skip::Vulnerable)
         } else if let (Some(msrv), Some(rv)) =
             (i.msrv, p.rust_version.as_deref().and_then(rust_version))
             && rv > *msrv
@@ -294,6 +304,32 @@ mod tests {
         assert_eq!(skipped.get(&Skip::Msrv), Some(&1));
         i.breaking = true;
         assert_eq!(choose(&i).0.expect("choice").to, v("2.0.0"));
+    }
+
+    #[test]
+    fn newly_vulnerable_versions_and_foreign_prereleases_are_skipped() {
+        let pubs = vec![p("1.1.0", 30), p("1.2.0", 30)];
+        let adv = |ver: &Version| {
+            if *ver == v("1.2.0") {
+                vec!["RUSTSEC-2099-0002".to_string()]
+            } else {
+                vec![]
+            }
+        };
+        let cur = v("1.0.0");
+        let (c, skipped) = choose(&input(&cur, &pubs, &adv));
+        assert_eq!(c.expect("choice").to, v("1.1.0"));
+        assert_eq!(skipped.get(&Skip::Vulnerable), Some(&1));
+
+        let none = |_: &Version| Vec::new();
+        let pubs = vec![p("1.0.0-rc.2", 30), p("1.1.0-beta.1", 30), p("1.0.0", 30)];
+        let cur = v("1.0.0-rc.1");
+        let (c, _) = choose(&input(&cur, &pubs, &none));
+        assert_eq!(
+            c.expect("choice").to,
+            v("1.0.0"),
+            "stable over another line's beta"
+        );
     }
 
     #[test]

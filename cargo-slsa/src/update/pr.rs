@@ -187,13 +187,17 @@ fn new_build_code(cargo: &Cargo, root: &Path, diff: &LockDiff) -> Option<Vec<Str
     Some(out)
 }
 
-/// Open, update or close the update pull requests.
+/// Open, update or close the update pull requests. `complete` says whether every crate could
+/// be checked (index and advisory data): only then are pull requests the plan no longer
+/// contains closed.
+#[allow(clippy::too_many_arguments)]
 pub fn open(
     ctx: &Ctx,
     args: &UpdateArgs,
     config: &UpdateConfig,
     ws: &Workspace,
     updates: &[Update],
+    complete: bool,
     report: &mut Report,
 ) -> Result<()> {
     let repo = args.repo.as_deref().unwrap_or_default();
@@ -233,7 +237,24 @@ pub fn open(
         .ok_or_else(|| anyhow!("commit {base_sha} has no tree"))?
         .to_string();
 
-    // Our open pull requests, by branch.
+    // The pull requests are made from this checkout's files: it must be the base branch's head.
+    let here = crate::build::Source::detect(&ws.root);
+    if here.commit.as_deref() != Some(base_sha.as_str()) {
+        bail!(
+            "this checkout is at {}, but {base} of {owner}/{name} is at {base_sha}: check out \
+             {base} (its latest commit) before opening update pull requests",
+            here.commit.as_deref().unwrap_or("no commit")
+        );
+    }
+    if here.dirty {
+        bail!(
+            "the work tree has uncommitted changes or untracked files; update pull requests are \
+             made from the committed {base}"
+        );
+    }
+
+    // Our open pull requests (from this repository, not forks), by branch.
+    let full_name = format!("{owner}/{name}");
     let open_prs: BTreeMap<String, Value> = gh
         .get_all(
             &format!("/repos/{owner}/{name}/pulls"),
@@ -242,7 +263,10 @@ pub fn open(
         .into_iter()
         .filter_map(|p| {
             let b = p["head"]["ref"].as_str()?.to_string();
-            b.starts_with(BRANCH_PREFIX).then_some((b, p))
+            let ours = p["head"]["repo"]["full_name"]
+                .as_str()
+                .is_some_and(|f| f.eq_ignore_ascii_case(&full_name));
+            (ours && b.starts_with(BRANCH_PREFIX)).then_some((b, p))
         })
         .collect();
 
@@ -250,27 +274,58 @@ pub fn open(
     for u in updates {
         groups.entry(u.group.clone()).or_default().push(u);
     }
+    let wanted: BTreeSet<String> = groups.keys().map(|g| branch_of(g)).collect();
+
+    // Superseded pull requests are closed first, so they do not count against the limit — but
+    // only when the plan is complete: a crate the index or the advisory database could not
+    // answer for proves nothing about its pull request.
+    let mut results = Vec::new();
+    let mut closed = 0;
+    if complete {
+        for (branch, pr) in &open_prs {
+            if wanted.contains(branch) {
+                continue;
+            }
+            let n = pr["number"].as_u64().unwrap_or_default();
+            gh.patch_json(
+                &format!("/repos/{owner}/{name}/pulls/{n}"),
+                &json!({"state": "closed"}),
+            )?;
+            gh.post_json(
+                &format!("/repos/{owner}/{name}/issues/{n}/comments"),
+                &json!({"body": "Superseded: `cargo slsa update` no longer proposes this update (it is up to date, covered by another pull request, or ignored). Closed."}),
+            )?;
+            report.changes.push(Change {
+                file: PathBuf::from(format!("{repo}#{n}")),
+                description: "closed superseded pull request".into(),
+            });
+            results.push(json!({"branch": branch, "number": n, "action": "closed"}));
+            closed += 1;
+        }
+    } else if open_prs.keys().any(|b| !wanted.contains(b)) {
+        report.notes.push(
+            "some crates could not be checked, so no update pull request was closed this run"
+                .into(),
+        );
+    }
+
     // Security updates first, then by name; existing pull requests are always kept up to date.
     let mut order: Vec<(&String, &Vec<&Update>)> = groups.iter().collect();
     order.sort_by_key(|(g, us)| (us.iter().all(|u| u.security.is_empty()), (*g).clone()));
 
-    let top = crate::build::Source::detect(&ws.root)
-        .toplevel
-        .unwrap_or_else(|| ws.root.clone());
-    let ws_rel = ws
-        .root
-        .strip_prefix(&top)
-        .unwrap_or(Path::new(""))
+    let top = here.toplevel.clone().unwrap_or_else(|| ws.root.clone());
+    let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
+    let root_c = ws.root.canonicalize().unwrap_or_else(|_| ws.root.clone());
+    let ws_rel = root_c
+        .strip_prefix(&top_c)
+        .map_err(|_| anyhow!("the workspace is not inside its git work tree"))?
         .to_path_buf();
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let before_lock = ws.lock.clone().ok_or_else(|| anyhow!("no Cargo.lock"))?;
     let now = crate::timefmt::now_unix();
-    let mut open_count = open_prs.len();
-    let mut results = Vec::new();
-    let mut wanted_branches = BTreeSet::new();
+    let mut open_count = open_prs.len() - closed;
     for (group, us) in order {
         let branch = branch_of(group);
-        wanted_branches.insert(branch.clone());
         let existing = open_prs.get(&branch);
         if existing.is_none() && open_count >= limit {
             report.notes.push(format!(
@@ -284,16 +339,29 @@ pub fn open(
             .tempdir()
             .context("creating a scratch copy")?;
         let copy_top = tmp.path().join("repo");
-        crate::build::copy_clean_tree(&top, &copy_top, top.join(".git").exists())?;
+        crate::build::copy_clean_tree(&top, &copy_top, here.toplevel.is_some())?;
         let copy_root = copy_top.join(&ws_rel);
-        let changed = super::apply::edit(&cargo, &ws.root, &copy_root, us)?;
+        let edited = super::apply::edit(&cargo, &ws.root, &copy_root, us)?;
+        for (crate_name, why) in &edited.failed {
+            report
+                .notes
+                .push(format!("{group}: {crate_name} left out: {why}"));
+        }
+        let us: Vec<&Update> = us
+            .iter()
+            .copied()
+            .filter(|u| !edited.failed.iter().any(|(n, _)| *n == u.name))
+            .collect();
+        if us.is_empty() || edited.changed.is_empty() {
+            continue;
+        }
         let after_lock = Lockfile::load(&copy_root.join("Cargo.lock"))?;
         let diff = lock_diff(&before_lock, &after_lock);
         let build_code = new_build_code(&cargo, &copy_root, &diff).unwrap_or_default();
 
         // Blobs, tree, commit.
         let mut entries = Vec::new();
-        for (path, _) in &changed {
+        for (path, _) in &edited.changed {
             let rel = path
                 .strip_prefix(&copy_top)
                 .map_err(|_| anyhow!("{} is outside the repository", path.display()))?;
@@ -314,7 +382,7 @@ pub fn open(
             &format!("/repos/{owner}/{name}/git/trees"),
             &json!({"base_tree": base_tree, "tree": entries}),
         )?;
-        let title = title(group, us);
+        let title = title(group, &us);
         let commit = gh.post_json(
             &format!("/repos/{owner}/{name}/git/commits"),
             &json!({"message": format!("{title}\n\nProposed by cargo slsa update."), "tree": tree["sha"], "parents": [base_sha]}),
@@ -323,21 +391,34 @@ pub fn open(
             .as_str()
             .ok_or_else(|| anyhow!("GitHub returned no commit sha"))?;
         let ref_route = format!("/repos/{owner}/{name}/git/refs/heads/{branch}");
-        if gh
-            .get_json(
-                &format!("/repos/{owner}/{name}/git/ref/heads/{branch}"),
-                &[],
-            )?
-            .is_some()
-        {
-            gh.patch_json(&ref_route, &json!({"sha": commit_sha, "force": true}))?;
-        } else {
-            gh.post_json(
-                &format!("/repos/{owner}/{name}/git/refs"),
-                &json!({"ref": format!("refs/heads/{branch}"), "sha": commit_sha}),
-            )?;
+        match gh.get_json(
+            &format!("/repos/{owner}/{name}/git/ref/heads/{branch}"),
+            &[],
+        )? {
+            Some(head) => {
+                // The same tree on the same base: leave the branch (and its CI runs) alone.
+                let head_sha = head["object"]["sha"].as_str().unwrap_or_default();
+                let unchanged = gh
+                    .get_json(
+                        &format!("/repos/{owner}/{name}/git/commits/{head_sha}"),
+                        &[],
+                    )?
+                    .is_some_and(|c| {
+                        c["tree"]["sha"] == tree["sha"]
+                            && c["parents"][0]["sha"].as_str() == Some(base_sha.as_str())
+                    });
+                if !unchanged {
+                    gh.patch_json(&ref_route, &json!({"sha": commit_sha, "force": true}))?;
+                }
+            }
+            None => {
+                gh.post_json(
+                    &format!("/repos/{owner}/{name}/git/refs"),
+                    &json!({"ref": format!("refs/heads/{branch}"), "sha": commit_sha}),
+                )?;
+            }
         }
-        let body = body(us, &diff, &build_code, now);
+        let body = body(&us, &diff, &build_code, now);
         let (number, url, action) = match existing {
             Some(pr) => {
                 let n = pr["number"].as_u64().unwrap_or_default();
@@ -376,27 +457,9 @@ pub fn open(
             file: PathBuf::from(format!("{repo}#{number}")),
             description: format!("{action} pull request: {title}"),
         });
-        results.push(json!({"group": group, "branch": branch, "number": number, "url": url, "action": action}));
-    }
-    // Pull requests whose update is gone (merged elsewhere, superseded by a group, ignored).
-    for (branch, pr) in &open_prs {
-        if wanted_branches.contains(branch) {
-            continue;
-        }
-        let n = pr["number"].as_u64().unwrap_or_default();
-        gh.post_json(
-            &format!("/repos/{owner}/{name}/issues/{n}/comments"),
-            &json!({"body": "Superseded: `cargo slsa update` no longer proposes this update (it is up to date, covered by another pull request, or ignored). Closing."}),
-        )?;
-        gh.patch_json(
-            &format!("/repos/{owner}/{name}/pulls/{n}"),
-            &json!({"state": "closed"}),
-        )?;
-        report.changes.push(Change {
-            file: PathBuf::from(format!("{repo}#{n}")),
-            description: "closed superseded pull request".into(),
-        });
-        results.push(json!({"branch": branch, "number": n, "action": "closed"}));
+        results.push(
+            json!({"group": group, "branch": branch, "number": number, "url": url, "action": action}),
+        );
     }
     report.summary.insert("pullRequests".into(), json!(results));
     Ok(())

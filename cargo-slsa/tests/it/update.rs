@@ -69,6 +69,14 @@ fn fixture(extra_manifest: &str) -> (Env, Project) {
     r.publish(CrateBuilder::new("alpha", "2.0.0").pubtime(OLD));
     r.publish(CrateBuilder::new("beta", "0.3.4").pubtime(OLD));
     r.publish(CrateBuilder::new("beta", "0.4.0").pubtime(OLD));
+    // Inherited through [workspace.dependencies] by a package with rust-version 1.80.
+    r.publish(
+        CrateBuilder::new("beta", "0.3.9")
+            .pubtime(OLD)
+            .rust_version("1.99"),
+    );
+    // Fresh: the cooldown holds it back even where a requirement is raised.
+    r.publish(CrateBuilder::new("beta", "0.4.1").pubtime(&fresh));
     r.publish(CrateBuilder::new("gamma", "0.5.1").pubtime(OLD));
     (env, project)
 }
@@ -125,8 +133,11 @@ fn the_plan_respects_cooldown_msrv_yanks_prereleases_and_semver() {
         "{report}"
     );
     let skipped = &report["summary"]["skipped"];
-    assert_eq!(skipped["cooldown"], 1, "{report}");
-    assert_eq!(skipped["msrv"], 1);
+    assert_eq!(skipped["cooldown"], 1, "alpha 1.2.0 ({report})");
+    assert_eq!(
+        skipped["msrv"], 2,
+        "alpha 1.1.5 and the inherited beta 0.3.9"
+    );
     assert_eq!(skipped["yanked"], 1);
     assert_eq!(skipped["prerelease"], 1);
     assert_eq!(report["summary"]["updates"][0]["published"], OLD);
@@ -240,16 +251,33 @@ fn applying_moves_the_lock_and_raises_only_what_must_change() {
     run(c).assert_success();
 
     // Breaking: the workspace requirement is raised in place.
-    slsa(
+    let out = slsa(
         &env,
         project.path(),
-        &["update", "--breaking", "--advisory-db", db],
+        &[
+            "update",
+            "--breaking",
+            "--advisory-db",
+            db,
+            "--format",
+            "json",
+        ],
     )
     .assert_success();
+    assert!(codes(&json(&out)).is_empty(), "{}", out.stdout);
     let manifest = project.read("Cargo.toml");
     assert!(
         manifest.contains("beta = \"0.4.0\" # the workspace's beta"),
         "{manifest}"
+    );
+    let locked: Vec<(String, String)> = project
+        .lock()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    assert!(
+        locked.contains(&("beta".to_string(), "0.4.0".to_string())),
+        "0.4.0, not the fresh 0.4.1: {locked:?}"
     );
     assert!(manifest.contains("alpha = \"2.0.0\""), "{manifest}");
 }
@@ -320,7 +348,13 @@ fn prs() -> Prs {
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
-    gh.repo("acme", "app", "main", &refs);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project.path())
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    gh.repo_at("acme", "app", "main", Some(&head), &refs);
     let db = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(db.path().join("crates")).expect("db");
     Prs {
@@ -484,4 +518,61 @@ fn a_run_that_fails_half_way_is_completed_by_the_next() {
     let pulls = p.gh.pulls("acme", "app");
     assert_eq!(pulls.len(), 1);
     assert_eq!(pulls[0].head, "cargo-slsa/all");
+}
+
+#[test]
+fn forks_and_incomplete_plans_are_left_alone_and_the_checkout_must_be_the_base() {
+    let p = prs();
+    // A contributor's pull request from a fork, on a branch named like ours.
+    p.gh.fork_pull("acme", "app", "someone", "cargo-slsa/all", "main");
+    p.run(&["--group", "all"]).assert_success();
+    let pulls = p.gh.pulls("acme", "app");
+    assert_eq!(pulls.len(), 2, "{pulls:?}");
+    assert_eq!(
+        pulls[0].title, "a contributor's change",
+        "the fork's PR is untouched"
+    );
+    assert_eq!(pulls[0].state, "open");
+    assert_eq!(pulls[1].head_repo, "acme/app");
+
+    // The index cannot answer for one crate: nothing is closed on that evidence.
+    p.env
+        .registry()
+        .replace(CrateBuilder::new("gamma", "0.5.1").pubtime(OLD));
+    let mut cmd = p.env.command(crate::bin(), p.project.path());
+    cmd.args([
+        "update",
+        "--open-pr",
+        "--repo",
+        "acme/app",
+        "--base",
+        "main",
+        "--github-api-url",
+        &p.gh.url(),
+        "--group",
+        "none",
+        "--format",
+        "json",
+    ])
+    .env("GITHUB_TOKEN", TOKEN);
+    // (No --advisory-db, and the kit's CARGO_HOME has none: security data is missing.)
+    let out = run(cmd).assert_success();
+    assert!(
+        out.stdout.contains("no update pull request was closed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        p.gh.pulls("acme", "app")
+            .iter()
+            .all(|pr| pr.state == "open"),
+        "nothing closed"
+    );
+
+    // A checkout that is not the base branch's head is refused.
+    p.project
+        .write("src/main.rs", "fn main() { println!(); }\n");
+    git(p.project.path(), &["commit", "-qam", "local work"]);
+    let out = p.run(&["--group", "all"]).assert_code(2);
+    assert!(out.stderr.contains("check out main"), "{out:?}");
 }
