@@ -532,6 +532,12 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub breaking: bool,
 
+    /// A lockfile refresh instead: every registry package in Cargo.lock (transitive ones too)
+    /// to its newest compatible version under the same rules, as one update (one pull request),
+    /// changing no requirement — a weekly `cargo update` with a cooldown.
+    #[arg(long, conflicts_with = "breaking")]
+    pub lockfile: bool,
+
     /// Group updates: none, patch, minor or all (config `group`; default none).
     #[arg(long, value_enum, value_name = "HOW")]
     pub group: Option<GroupBy>,

@@ -53,6 +53,14 @@ pub fn edit(cargo: &Cargo, plan_root: &Path, root: &Path, updates: &[&Update]) -
     let mut touched: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     let mut lock_changes = Vec::new();
     for u in updates {
+        // An earlier update may have taken this crate out of the lock (or moved it already).
+        let now = crate::workspace::Lockfile::load(&lock)?;
+        if !now
+            .by_name(&u.name)
+            .any(|p| p.version == u.from.to_string())
+        {
+            continue;
+        }
         // Manifests of this update, and their text before it.
         let mut by_manifest: BTreeMap<PathBuf, Vec<&crate::workspace::DepDecl>> = BTreeMap::new();
         for (path, d) in &u.decls {

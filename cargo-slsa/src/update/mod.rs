@@ -232,6 +232,40 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             targets.entry(key).or_default().push((m.path.clone(), d));
         }
     }
+    // The requirements declared for each crate (a lockfile refresh must stay inside them).
+    let mut declared: BTreeMap<String, Vec<VersionReq>> = BTreeMap::new();
+    for ((name, _), decls) in &targets {
+        for (_, d) in decls {
+            if let Some(r) = d.version.as_deref().and_then(|r| VersionReq::parse(r).ok()) {
+                declared.entry(name.clone()).or_default().push(r);
+            }
+        }
+    }
+    if args.lockfile {
+        // A lockfile refresh: every registry package in Cargo.lock, direct or not, to its newest
+        // compatible version under the same rules; no requirement changes. The lowest
+        // rust-version in the workspace binds them all.
+        let mut lowest: Option<Version> = None;
+        for m in ws.manifests() {
+            lower(&mut lowest, &msrv_of_manifest(m));
+        }
+        targets.clear();
+        msrv_of.clear();
+        for p in &lock.packages {
+            let registry = p
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"));
+            if !registry {
+                continue;
+            }
+            let Ok(v) = Version::parse(&p.version) else {
+                continue;
+            };
+            msrv_of.insert((p.name.clone(), v.clone()), lowest.clone());
+            targets.entry((p.name.clone(), v)).or_default();
+        }
+    }
     for r in skipped_registries {
         report.notes.push(format!(
             "dependencies from the registry `{r}` were not checked: use --index-url for one \
@@ -315,9 +349,15 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             msrv: msrv.as_ref(),
             now,
             min_age_secs: i64::from(min_age_days) * 86_400,
-            breaking: args.breaking,
+            breaking: args.breaking && !args.lockfile,
             advisories_of: &advisories_of,
             ignored: &ignored,
+            admitted: &|v: &Version| {
+                !args.lockfile
+                    || declared
+                        .get(name)
+                        .is_none_or(|reqs| reqs.iter().all(|r| r.matches(v)))
+            },
         });
         for (k, n) in skipped {
             *skipped_total.entry(k).or_insert(0) += n;
@@ -340,7 +380,13 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             group: String::new(),
         });
     }
-    assign_groups(&mut updates, group_by, &config.groups);
+    if args.lockfile {
+        for u in &mut updates {
+            u.group = "lockfile".into();
+        }
+    } else {
+        assign_groups(&mut updates, group_by, &config.groups);
+    }
 
     for u in &updates {
         if !u.security.is_empty()

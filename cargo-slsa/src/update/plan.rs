@@ -88,6 +88,8 @@ pub enum Skip {
     Ignored,
     /// Affected by an advisory the current version is not.
     Vulnerable,
+    /// Outside a requirement the workspace declares (lockfile refreshes change none).
+    Requirement,
 }
 
 /// What the plan needs to know about one dependency.
@@ -107,6 +109,9 @@ pub struct Input<'a> {
     pub advisories_of: &'a dyn Fn(&Version) -> Vec<String>,
     /// Whether configuration ignores this version.
     pub ignored: &'a dyn Fn(&Version, Kind) -> bool,
+    /// Whether the declared requirements admit this version (always, unless requirements
+    /// must stay as they are).
+    pub admitted: &'a dyn Fn(&Version) -> bool,
 }
 
 /// The chosen version.
@@ -155,6 +160,8 @@ pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
             && rv > *msrv
         {
             Some(Skip::Msrv)
+        } else if !(i.admitted)(v) {
+            Some(Skip::Requirement)
         } else if (i.ignored)(v, k) {
             Some(Skip::Ignored)
         } else {
@@ -261,6 +268,7 @@ mod tests {
             breaking: false,
             advisories_of,
             ignored: &|_, _| false,
+            admitted: &|_| true,
         }
     }
 

@@ -43,6 +43,13 @@ fn branch_of(group: &str) -> String {
 
 /// `Bump NAME from A to B`, or a group title.
 pub fn title(group: &str, updates: &[&Update]) -> String {
+    if group == "lockfile" {
+        return format!(
+            "Refresh Cargo.lock: {} update{}",
+            updates.len(),
+            if updates.len() == 1 { "" } else { "s" }
+        );
+    }
     match updates {
         [u] => format!("Bump {} from {} to {}", u.name, u.from, u.to),
         _ => format!("Bump the {group} group with {} updates", updates.len()),

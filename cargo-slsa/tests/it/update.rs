@@ -43,7 +43,12 @@ gamma = "=0.5.0" # exact, as pin --exact writes
 fn fixture(extra_manifest: &str) -> (Env, Project) {
     let env = Env::new();
     let r = env.registry();
-    r.publish(CrateBuilder::new("alpha", "1.0.0").pubtime(OLD));
+    r.publish(CrateBuilder::new("delta", "1.0.0").pubtime(OLD));
+    r.publish(
+        CrateBuilder::new("alpha", "1.0.0")
+            .pubtime(OLD)
+            .dep("delta", "1"),
+    );
     r.publish(CrateBuilder::new("beta", "0.3.0").pubtime(OLD));
     r.publish(CrateBuilder::new("gamma", "0.5.0").pubtime(OLD));
     let project = Project::new()
@@ -53,7 +58,11 @@ fn fixture(extra_manifest: &str) -> (Env, Project) {
         .build();
     crate::lock_and_fetch(&env, &project);
     let fresh = now_rfc3339();
-    r.publish(CrateBuilder::new("alpha", "1.1.0").pubtime(OLD));
+    r.publish(
+        CrateBuilder::new("alpha", "1.1.0")
+            .pubtime(OLD)
+            .dep("delta", "1"),
+    );
     r.publish(
         CrateBuilder::new("alpha", "1.1.5")
             .pubtime(OLD)
@@ -78,6 +87,9 @@ fn fixture(extra_manifest: &str) -> (Env, Project) {
     // Fresh: the cooldown holds it back even where a requirement is raised.
     r.publish(CrateBuilder::new("beta", "0.4.1").pubtime(&fresh));
     r.publish(CrateBuilder::new("gamma", "0.5.1").pubtime(OLD));
+    // Only ever a transitive dependency (through alpha).
+    r.publish(CrateBuilder::new("delta", "1.0.3").pubtime(OLD));
+    r.publish(CrateBuilder::new("delta", "1.0.4").pubtime(&fresh));
     (env, project)
 }
 
@@ -575,4 +587,54 @@ fn forks_and_incomplete_plans_are_left_alone_and_the_checkout_must_be_the_base()
     git(p.project.path(), &["commit", "-qam", "local work"]);
     let out = p.run(&["--group", "all"]).assert_code(2);
     assert!(out.stderr.contains("check out main"), "{out:?}");
+}
+
+#[test]
+fn a_lockfile_refresh_covers_transitive_crates_within_the_requirements() {
+    let (env, project) = fixture("");
+    let report = plan(&env, &project, &["--lockfile"]);
+    let list = updates(&report);
+    assert_eq!(
+        list,
+        [
+            u("alpha", "1.0.0", "1.1.0", "minor"),
+            u("beta", "0.3.0", "0.3.4", "patch"),
+            u("delta", "1.0.0", "1.0.3", "patch"),
+        ],
+        "gamma is pinned with =0.5.0, which a refresh does not change; delta 1.0.4 is too new\n{report}"
+    );
+    assert_eq!(report["summary"]["updates"][2]["group"], "lockfile");
+    assert_eq!(report["summary"]["skipped"]["requirement"], 1, "{report}");
+
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db");
+    let before = project.read("Cargo.toml");
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--lockfile",
+            "--advisory-db",
+            empty.path().to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    assert_eq!(project.read("Cargo.toml"), before, "no requirement changes");
+    let locked: Vec<(String, String)> = project
+        .lock()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    for want in [
+        ("alpha", "1.1.0"),
+        ("beta", "0.3.4"),
+        ("delta", "1.0.3"),
+        ("gamma", "0.5.0"),
+    ] {
+        assert!(
+            locked.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {locked:?}"
+        );
+    }
 }
