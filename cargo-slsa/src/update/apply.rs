@@ -55,9 +55,10 @@ pub fn edit(cargo: &Cargo, plan_root: &Path, root: &Path, updates: &[&Update]) -
     for u in updates {
         // An earlier update may have taken this crate out of the lock (or moved it already).
         let now = crate::workspace::Lockfile::load(&lock)?;
-        if !now
-            .by_name(&u.name)
-            .any(|p| p.version == u.from.to_string())
+        if u.git.is_none()
+            && !now
+                .by_name(&u.name)
+                .any(|p| p.version == u.from.to_string())
         {
             continue;
         }
@@ -82,6 +83,16 @@ pub fn edit(cargo: &Cargo, plan_root: &Path, root: &Path, updates: &[&Update]) -
             let mut doc = manifest.to_mut()?;
             let mut any = false;
             for d in decls {
+                if let Some(g) = &u.git {
+                    if set_git_key(&mut doc, &d.path, g.key, &g.to) {
+                        any = true;
+                        raised.push((
+                            path.clone(),
+                            format!("{} {} \"{}\" -> \"{}\"", d.package, g.key, g.from, g.to),
+                        ));
+                    }
+                    continue;
+                }
                 let Some(old) = d.version.as_deref() else {
                     continue;
                 };
@@ -103,14 +114,20 @@ pub fn edit(cargo: &Cargo, plan_root: &Path, root: &Path, updates: &[&Update]) -
             }
         }
         let journal = fsx::ExternalWrite::begin(&lock)?;
-        let result = precise(cargo, root, u);
+        let result = match &u.git {
+            Some(g) => git_update(cargo, root, u, g),
+            None => precise(cargo, root, u),
+        };
         match result {
             Ok(()) => {
                 journal.commit()?;
                 for (path, what) in raised {
                     touched.entry(path).or_default().push(what);
                 }
-                lock_changes.push(format!("{} {} -> {}", u.name, u.from, u.to));
+                lock_changes.push(match &u.git {
+                    Some(g) => format!("{} {} {} -> {}", u.name, g.key, g.from, g.to),
+                    None => format!("{} {} -> {}", u.name, u.from, u.to),
+                });
             }
             Err(e) => {
                 journal.rollback()?;
@@ -163,6 +180,71 @@ fn precise(cargo: &Cargo, root: &Path, u: &Update) -> Result<()> {
                 .map(|p| p.version.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Set `key` (`tag` or `rev`) of the git dependency table at `path`, keeping its decor.
+fn set_git_key(doc: &mut toml_edit::DocumentMut, path: &[String], key: &str, value: &str) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return false;
+    };
+    let Some(mut item) = doc.as_table_mut().get_mut(first) else {
+        return false;
+    };
+    for k in rest {
+        item = match item.as_table_like_mut().and_then(|t| t.get_mut(k)) {
+            Some(i) => i,
+            None => return false,
+        };
+    }
+    let Some(t) = item.as_table_like_mut() else {
+        return false;
+    };
+    match t.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+        Some(v) => {
+            let decor = v.decor().clone();
+            *v = toml_edit::Value::from(value);
+            *v.decor_mut() = decor;
+            true
+        }
+        None => false,
+    }
+}
+
+/// After a git dependency's tag or rev changed: `cargo update -p NAME` fetches it; the lock must
+/// then name the new ref.
+fn git_update(cargo: &Cargo, root: &Path, u: &Update, g: &super::git::GitMove) -> Result<()> {
+    let out = cargo
+        .command(&[
+            "update",
+            "--manifest-path",
+            &root.join("Cargo.toml").display().to_string(),
+            "-p",
+            &u.name,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow!("cannot run cargo update: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let start = err.find("error").unwrap_or(0);
+        return Err(anyhow!(
+            "`cargo update -p {}` failed: {}",
+            u.name,
+            err[start..].trim()
+        ));
+    }
+    let now = crate::workspace::Lockfile::load(&root.join("Cargo.lock"))?;
+    let want = format!("{}={}", g.key, g.to);
+    if !now
+        .by_name(&u.name)
+        .any(|p| p.source.as_deref().is_some_and(|s| s.contains(&want)))
+    {
+        return Err(anyhow!(
+            "Cargo.lock does not name {} {want} after the update",
+            u.name
         ));
     }
     Ok(())

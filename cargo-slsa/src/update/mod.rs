@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod codes;
+pub mod git;
 pub mod plan;
 pub mod pr;
 
@@ -111,6 +112,8 @@ pub struct Update {
     pub checksum: String,
     /// Group key: `cargo-slsa/<this>` is the branch.
     pub group: String,
+    /// For a git dependency: the `tag`/`rev` change (`from`/`to` are then the tags' versions).
+    pub git: Option<git::GitMove>,
 }
 
 /// Run `cargo slsa update`.
@@ -198,10 +201,24 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             }
         }
     }
+    type GitKey = (String, String, Option<String>, Option<String>);
+    let mut git_targets: BTreeMap<GitKey, Vec<(PathBuf, DepDecl)>> = BTreeMap::new();
     for m in ws.manifests() {
         let own_msrv = msrv_of_manifest(m);
         for d in m.deps() {
-            if !d.is_registry() || d.workspace || matches!(d.table, DepTable::Patch { .. }) {
+            if d.workspace || matches!(d.table, DepTable::Patch { .. }) {
+                continue;
+            }
+            if let Some(url) = &d.git
+                && (d.tag.is_some() || d.rev.is_some())
+            {
+                git_targets
+                    .entry((d.package.clone(), url.clone(), d.tag.clone(), d.rev.clone()))
+                    .or_default()
+                    .push((m.path.clone(), d.clone()));
+                continue;
+            }
+            if !d.is_registry() {
                 continue;
             }
             if let Some(r) = &d.registry {
@@ -293,7 +310,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     // Security data: never fatal.
     let (advisories, have_security_data) = advisories(ctx, args, &names, &mut report);
     // With gaps in what was asked, an absent update proves nothing: no pull request is closed.
-    let complete = answer.problems.is_empty() && have_security_data;
+    let complete_registry = answer.problems.is_empty() && have_security_data;
 
     let now = crate::timefmt::now_unix();
     let undated: usize = answer
@@ -378,7 +395,71 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             decls: decls.clone(),
             checksum,
             group: String::new(),
+            git: None,
         });
+    }
+    // Git dependencies: newer release tags (never in a lockfile refresh).
+    let mut git_complete = true;
+    if !args.lockfile && !git_targets.is_empty() {
+        if ctx.offline {
+            report.notes.push(format!(
+                "{} git dependencies were not checked for newer tags (--offline)",
+                git_targets.len()
+            ));
+            git_complete = false;
+        } else {
+            let mut tags_of: BTreeMap<String, Result<Vec<git::Tag>, String>> = BTreeMap::new();
+            for ((name, url, tag, rev), decls) in &git_targets {
+                let tags = tags_of
+                    .entry(url.clone())
+                    .or_insert_with(|| git::remote_tags(url));
+                let tags = match tags {
+                    Ok(t) => t,
+                    Err(e) => {
+                        report.notes.push(format!("{name}: {e}"));
+                        git_complete = false;
+                        continue;
+                    }
+                };
+                let Some(mv) = git::choose(tag.as_deref(), rev.as_deref(), tags, args.breaking)
+                else {
+                    continue;
+                };
+                let ignored_here = config.ignore.iter().any(|r| {
+                    glob(&r.name, name)
+                        && r.until
+                            .as_deref()
+                            .and_then(crate::timefmt::Date::parse)
+                            .is_none_or(|u| u >= today)
+                        && r.update_types
+                            .as_ref()
+                            .is_none_or(|ts| ts.iter().any(|t| t == mv.kind.as_str()))
+                        && r.versions.as_ref().is_none_or(|vs| {
+                            vs.iter()
+                                .filter_map(|s| VersionReq::parse(s).ok())
+                                .any(|req| req.matches(&mv.to_version))
+                        })
+                });
+                if ignored_here {
+                    continue;
+                }
+                updates.push(Update {
+                    name: name.clone(),
+                    from: mv.from_version.clone(),
+                    to: mv.to_version.clone(),
+                    kind: mv.kind,
+                    security: Vec::new(),
+                    published: None,
+                    decls: decls.clone(),
+                    checksum: String::new(),
+                    group: String::new(),
+                    git: Some(mv),
+                });
+            }
+            report.notes.push(
+                "git tags carry no publication time: the cooldown does not apply to them".into(),
+            );
+        }
     }
     if args.lockfile {
         for u in &mut updates {
@@ -418,15 +499,21 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         json!(
             updates
                 .iter()
-                .map(|u| json!({
-                    "name": u.name,
-                    "from": u.from.to_string(),
-                    "to": u.to.to_string(),
-                    "kind": u.kind.as_str(),
-                    "security": u.security,
-                    "published": u.published.map(crate::timefmt::rfc3339),
-                    "group": u.group,
-                }))
+                .map(|u| {
+                    let mut j = json!({
+                        "name": u.name,
+                        "from": u.from.to_string(),
+                        "to": u.to.to_string(),
+                        "kind": u.kind.as_str(),
+                        "security": u.security,
+                        "published": u.published.map(crate::timefmt::rfc3339),
+                        "group": u.group,
+                    });
+                    if let Some(g) = &u.git {
+                        j["git"] = json!({"key": g.key, "from": g.from, "to": g.to});
+                    }
+                    j
+                })
                 .collect::<Vec<_>>()
         ),
     );
@@ -477,7 +564,15 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         return Ok(report);
     }
     if args.open_pr {
-        pr::open(ctx, args, &config, &ws, &updates, complete, &mut report)?;
+        pr::open(
+            ctx,
+            args,
+            &config,
+            &ws,
+            &updates,
+            complete_registry && git_complete,
+            &mut report,
+        )?;
     } else if !updates.is_empty() {
         apply::apply(&cargo, &ws, &updates, &mut report)?;
         if let Some(cmd) = &args.check_cmd {

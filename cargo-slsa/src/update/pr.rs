@@ -51,7 +51,10 @@ pub fn title(group: &str, updates: &[&Update]) -> String {
         );
     }
     match updates {
-        [u] => format!("Bump {} from {} to {}", u.name, u.from, u.to),
+        [u] => match &u.git {
+            Some(g) => format!("Bump {} from {} to {}", u.name, g.from, g.to),
+            None => format!("Bump {} from {} to {}", u.name, u.from, u.to),
+        },
         _ => format!("Bump the {group} group with {} updates", updates.len()),
     }
 }
@@ -94,11 +97,27 @@ pub fn body(updates: &[&Update], diff: &LockDiff, new_build_code: &[String], now
             ),
             None => ("unknown".into(), "unknown".into()),
         };
-        let name = format!("[{0}](https://crates.io/crates/{0})", u.name);
+        let (name, from, to) = match &u.git {
+            Some(g) => {
+                let url = u
+                    .decls
+                    .first()
+                    .and_then(|(_, d)| d.git.clone())
+                    .unwrap_or_default();
+                (
+                    format!("{} (git: {url})", u.name),
+                    format!("{} `{}`", g.key, g.from),
+                    format!("{} `{}`", g.key, g.to),
+                )
+            }
+            None => (
+                format!("[{0}](https://crates.io/crates/{0})", u.name),
+                u.from.to_string(),
+                u.to.to_string(),
+            ),
+        };
         b.push_str(&format!(
-            "| {name} | {} | {} | {} | {published} | {age} |\n",
-            u.from,
-            u.to,
+            "| {name} | {from} | {to} | {} | {published} | {age} |\n",
             u.kind.as_str()
         ));
     }

@@ -638,3 +638,79 @@ fn a_lockfile_refresh_covers_transitive_crates_within_the_requirements() {
         );
     }
 }
+
+#[test]
+fn git_dependencies_move_to_newer_release_tags() {
+    use slsa_tests::GitRemote;
+    let env = Env::new();
+    let version = |v: &str, name: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"{v}\"\nedition = \"2021\"\n")
+    };
+    let tagged = GitRemote::crate_repo(env.scratch(), "tagged", "0.1.0");
+    tagged.annotated_tag("v0.1.0", "0.1.0");
+    tagged.commit(&[("Cargo.toml", &version("0.1.2", "tagged"))], "0.1.2");
+    tagged.tag("v0.1.2");
+    tagged.commit(&[("Cargo.toml", &version("0.2.0", "tagged"))], "0.2.0");
+    tagged.tag("v0.2.0");
+    let pinned = GitRemote::crate_repo(env.scratch(), "pinned", "1.0.0");
+    pinned.tag("v1.0.0");
+    let v1 = pinned.head();
+    let v11 = pinned.commit(&[("Cargo.toml", &version("1.1.0", "pinned"))], "1.1.0");
+    pinned.tag("v1.1.0");
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            format!(
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+                 [dependencies]\ntagged = {{ git = \"{}\", tag = \"v0.1.0\" }} # a release tag\n\
+                 pinned = {{ git = \"{}\", rev = \"{v1}\" }}\n",
+                tagged.url(),
+                pinned.url()
+            ),
+        )
+        .file("src/main.rs", "fn main() {}\n")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    let report = plan(&env, &project, &[]);
+    let list = report["summary"]["updates"].as_array().expect("updates");
+    assert_eq!(list.len(), 2, "{report}");
+    let by_name = |n: &str| {
+        list.iter()
+            .find(|u| u["name"] == n)
+            .unwrap_or_else(|| panic!("{n} in {report}"))
+    };
+    assert_eq!(by_name("tagged")["git"]["to"], "v0.1.2");
+    assert_eq!(by_name("tagged")["kind"], "patch");
+    assert_eq!(by_name("pinned")["git"]["key"], "rev");
+    assert_eq!(by_name("pinned")["git"]["to"], v11.as_str());
+    let report = plan(&env, &project, &["--breaking"]);
+    let tagged_to = report["summary"]["updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .find(|u| u["name"] == "tagged")
+        .map(|u| u["git"]["to"].clone());
+    assert_eq!(tagged_to, Some(serde_json::json!("v0.2.0")));
+
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db");
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--advisory-db",
+            empty.path().to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("tag = \"v0.1.2\" } # a release tag"),
+        "{manifest}"
+    );
+    assert!(manifest.contains(&format!("rev = \"{v11}\"")), "{manifest}");
+    let lock = project.read("Cargo.lock");
+    assert!(lock.contains("?tag=v0.1.2#"), "{lock}");
+    assert!(lock.contains(&format!("?rev={v11}#{v11}")), "{lock}");
+}
