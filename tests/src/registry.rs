@@ -40,12 +40,18 @@ pub struct Served {
     /// Path and query as sent, e.g. `/index/3/a/abc`.
     pub path: String,
     pub status: u16,
+    /// The client's User-Agent.
+    pub user_agent: Option<String>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
 struct State {
     /// Lowercased name -> versions in publish order.
     crates: BTreeMap<String, Vec<Version>>,
+    /// Lowercased name -> repository URL the web API reports.
+    repositories: BTreeMap<String, String>,
     log: Vec<Served>,
 }
 
@@ -93,6 +99,12 @@ impl Registry {
 
     /// Panics if that name and version already exist, as a real registry
     /// refuses; use [`Registry::replace`] to model a rewritten release.
+    pub fn set_repository(&self, name: &str, url: &str) {
+        self.lock()
+            .repositories
+            .insert(name.to_lowercase(), url.to_owned());
+    }
+
     pub fn publish(&self, krate: CrateBuilder) -> Published {
         let published = packed(&krate);
         let mut state = self.lock();
@@ -242,6 +254,11 @@ fn respond(request: Request, addr: SocketAddr, state: &Mutex<State>) {
         let state = lock(state);
         lookup(&state, addr, route)
     };
+    let user_agent: Option<String> = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("User-Agent"))
+        .map(|h| h.value.as_str().to_owned());
     let if_none_match: Option<String> = request
         .headers()
         .iter()
@@ -268,6 +285,8 @@ fn respond(request: Request, addr: SocketAddr, state: &Mutex<State>) {
         method,
         path,
         status,
+        user_agent,
+        at: std::time::Instant::now(),
     });
     // Content-Length on every response keeps the kit's own client simple.
     let response = response
@@ -294,6 +313,16 @@ fn lookup(state: &State, addr: SocketAddr, route: &str) -> Option<(Vec<u8>, &'st
         }
         let body = index_body(state, name)?;
         return Some((body.into_bytes(), "text/plain"));
+    }
+    // The web API's crate endpoint (crates.io's shape, the fields cargo-slsa reads).
+    if let Some(name) = route.strip_prefix("/api/v1/crates/") {
+        let key = name.to_lowercase();
+        state.crates.get(&key)?;
+        let body = json!({"crate": {
+            "name": name,
+            "repository": state.repositories.get(&key),
+        }});
+        return Some((body.to_string().into_bytes(), "application/json"));
     }
     if let Some(rest) = route.strip_prefix("/dl/") {
         let mut parts = rest.split('/');

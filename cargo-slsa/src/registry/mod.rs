@@ -162,6 +162,72 @@ pub fn fetch(
     Ok(answer)
 }
 
+/// Repository URLs of `names` from the registry's web API (`api` in the index's
+/// `config.json`; crates.io's for crates.io), one request per second with an identifying
+/// User-Agent, as crates.io's crawler policy asks. Best effort: a crate without an answer is
+/// left out; no API, no links.
+pub fn repositories(index: &str, names: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if names.is_empty() {
+        return out;
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return out;
+    };
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!(
+            "cargo-slsa/",
+            env!("CARGO_PKG_VERSION"),
+            " (+https://github.com/cargo-slsa/cargo-slsa)"
+        ))
+        .build()
+    else {
+        return out;
+    };
+    let base = index.strip_prefix("sparse+").unwrap_or(index);
+    let config_url = format!("{}/config.json", base.trim_end_matches('/'));
+    runtime.block_on(async {
+        let api = match client.get(&config_url).send().await {
+            Ok(r) if r.status().is_success() => {
+                r.json::<serde_json::Value>().await.ok().and_then(|v| {
+                    v["api"]
+                        .as_str()
+                        .map(|s| s.trim_end_matches('/').to_string())
+                })
+            }
+            _ => None,
+        };
+        let Some(api) = api else { return };
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let Ok(r) = client
+                .get(format!("{api}/api/v1/crates/{name}"))
+                .send()
+                .await
+            else {
+                continue;
+            };
+            if !r.status().is_success() {
+                continue;
+            }
+            if let Ok(v) = r.json::<serde_json::Value>().await
+                && let Some(repo) = v["crate"]["repository"].as_str()
+                && (repo.starts_with("https://") || repo.starts_with("http://"))
+            {
+                out.insert(name.clone(), repo.trim_end_matches('/').to_string());
+            }
+        }
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

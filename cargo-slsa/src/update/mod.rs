@@ -571,6 +571,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             &ws,
             &updates,
             complete_registry && git_complete,
+            &answer.index,
             &mut report,
         )?;
     } else if !updates.is_empty() {

@@ -84,7 +84,13 @@ pub fn lock_diff(before: &Lockfile, after: &Lockfile) -> LockDiff {
 }
 
 /// The pull request body: the update table, advisories, and the supply-chain diff.
-pub fn body(updates: &[&Update], diff: &LockDiff, new_build_code: &[String], now: i64) -> String {
+pub fn body(
+    updates: &[&Update],
+    diff: &LockDiff,
+    new_build_code: &[String],
+    repositories: &BTreeMap<String, String>,
+    now: i64,
+) -> String {
     let mut b = String::from(
         "Dependency updates proposed by `cargo slsa update`.\n\n\
          | crate | from | to | kind | published | release age |\n|---|---|---|---|---|---|\n",
@@ -120,6 +126,28 @@ pub fn body(updates: &[&Update], diff: &LockDiff, new_build_code: &[String], now
             "| {name} | {from} | {to} | {} | {published} | {age} |\n",
             u.kind.as_str()
         ));
+    }
+    let links: Vec<String> = updates
+        .iter()
+        .filter(|u| u.git.is_none())
+        .filter_map(|u| {
+            let repo = repositories.get(&u.name)?;
+            let mut l = format!("- {}: [repository]({repo})", u.name);
+            if repo.starts_with("https://github.com/") {
+                l.push_str(&format!(
+                    ", [releases]({repo}/releases), [compare v{0}...v{1}]({repo}/compare/v{0}...v{1})",
+                    u.from, u.to
+                ));
+            }
+            Some(l)
+        })
+        .collect();
+    if !links.is_empty() {
+        b.push_str("\n### Links\n\n");
+        for l in links {
+            b.push_str(&l);
+            b.push('\n');
+        }
     }
     let security: Vec<String> = updates
         .iter()
@@ -224,6 +252,7 @@ pub fn open(
     ws: &Workspace,
     updates: &[Update],
     complete: bool,
+    index: &str,
     report: &mut Report,
 ) -> Result<()> {
     let repo = args.repo.as_deref().unwrap_or_default();
@@ -444,7 +473,13 @@ pub fn open(
                 )?;
             }
         }
-        let body = body(&us, &diff, &build_code, now);
+        let names: Vec<String> = us
+            .iter()
+            .filter(|u| u.git.is_none())
+            .map(|u| u.name.clone())
+            .collect();
+        let repositories = crate::registry::repositories(index, &names);
+        let body = body(&us, &diff, &build_code, &repositories, now);
         let (number, url, action) = match existing {
             Some(pr) => {
                 let n = pr["number"].as_u64().unwrap_or_default();

@@ -403,8 +403,33 @@ impl Prs {
 #[test]
 fn pull_requests_are_opened_updated_in_place_and_superseded() {
     let p = prs();
+    p.env
+        .registry()
+        .set_repository("alpha", "https://github.com/acme/alpha");
     let before = tree(p.project.path());
     let out = p.run(&["--group", "all"]).assert_success();
+    // Links from the registry's web API, asked at most once a second, identifying ourselves.
+    let api: Vec<_> = p
+        .env
+        .registry()
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/crates/"))
+        .collect();
+    assert_eq!(api.len(), 3, "{api:?}");
+    for pair in api.windows(2) {
+        assert!(
+            pair[1].at.duration_since(pair[0].at) >= std::time::Duration::from_millis(990),
+            "1 request per second"
+        );
+    }
+    assert!(
+        api.iter().all(|r| r
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("cargo-slsa/"))),
+        "{api:?}"
+    );
     assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
     assert_eq!(tree(p.project.path()), before, "the work tree is untouched");
     let pulls = p.gh.pulls("acme", "app");
@@ -420,6 +445,11 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
         pr.body
     );
     assert!(pr.body.contains("Supply-chain diff"), "{}", pr.body);
+    assert!(
+        pr.body.contains("[repository](https://github.com/acme/alpha), [releases](https://github.com/acme/alpha/releases), [compare v1.0.0...v1.1.0](https://github.com/acme/alpha/compare/v1.0.0...v1.1.0)"),
+        "{}",
+        pr.body
+    );
     assert!(pr.body.contains("`alpha 1.1.0` sha256 `"), "{}", pr.body);
     assert!(!pr.body.contains(TOKEN));
     let lock =
