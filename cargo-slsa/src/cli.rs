@@ -43,8 +43,9 @@ pub enum ColorWhen {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Path to the Cargo.toml of the workspace (default: the nearest one upwards from here).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
+    /// `update` takes it several times, for several workspaces in one repository.
+    #[arg(long, global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub manifest_path: Vec<PathBuf>,
 
     /// Output format: readable text, one JSON object, SARIF 2.1.0, or GitHub annotations
     /// (plus a job summary when GITHUB_STEP_SUMMARY is set).
@@ -559,6 +560,11 @@ pub struct UpdateArgs {
     /// Run this command (through `sh -c`) after applying; exit 1 when it fails.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["dry_run", "open_pr"])]
     pub check_cmd: Option<String>,
+
+    /// Every workspace in the repository: each Cargo.toml that git tracks with a `[workspace]`
+    /// table, or a package outside any of them (instead of --manifest-path).
+    #[arg(long)]
+    pub all_workspaces: bool,
 
     /// Open (or update) pull requests through the GitHub API instead of changing the work tree.
     #[arg(long, requires_all = ["repo", "base"], conflicts_with = "dry_run")]

@@ -55,6 +55,8 @@ impl Exit {
 pub struct Ctx {
     /// `--manifest-path`, if given.
     pub manifest_path: Option<std::path::PathBuf>,
+    /// Every `--manifest-path` given (only `update` accepts more than one).
+    pub manifest_paths: Vec<std::path::PathBuf>,
     /// `--offline`: pass `--offline` to every cargo invocation, never touch the network.
     pub offline: bool,
     /// `-q`: no progress, no informational lines.
@@ -81,7 +83,8 @@ impl Ctx {
     /// working directory).
     pub fn in_dir(cli: &Cli, cwd: std::path::PathBuf) -> Self {
         Ctx {
-            manifest_path: cli.global.manifest_path.clone(),
+            manifest_path: cli.global.manifest_path.first().cloned(),
+            manifest_paths: cli.global.manifest_path.clone(),
             offline: cli.global.offline,
             quiet: cli.global.quiet,
             verbose: cli.global.verbose,
@@ -127,6 +130,12 @@ pub enum Produced {
 
 /// Run a command and return what it produced, without rendering it.
 pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
+    if ctx.manifest_paths.len() > 1 && !matches!(command, Command::Update(_)) {
+        anyhow::bail!(
+            "--manifest-path is given {} times; only `update` works on several workspaces",
+            ctx.manifest_paths.len()
+        );
+    }
     Ok(Produced::Report(match command {
         Command::Pin(args) => pin::run(ctx, args)?,
         Command::Audit(args) => audit::run(ctx, args)?,

@@ -116,8 +116,99 @@ pub struct Update {
     pub git: Option<git::GitMove>,
 }
 
-/// Run `cargo slsa update`.
+/// Run `cargo slsa update`: once, or for each workspace (`--manifest-path` several times, or
+/// `--all-workspaces`), merging the reports.
 pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
+    let manifests: Vec<PathBuf> = if args.all_workspaces {
+        discover_workspaces(ctx)?
+    } else {
+        ctx.manifest_paths.clone()
+    };
+    if manifests.len() <= 1 {
+        let mut one = ctx.clone();
+        if let Some(m) = manifests.first() {
+            one.manifest_path = Some(m.clone());
+        }
+        return run_one(&one, args);
+    }
+    let mut merged = Report::new("update", UpdateCode::rules());
+    let mut all_updates = Vec::new();
+    let mut all_prs = Vec::new();
+    for m in &manifests {
+        let mut one = ctx.clone();
+        one.manifest_path = Some(m.clone());
+        one.manifest_paths = vec![m.clone()];
+        let shown = m.display().to_string();
+        let r = run_one(&one, args)?;
+        merged.findings.extend(r.findings);
+        merged.changes.extend(r.changes);
+        merged
+            .notes
+            .extend(r.notes.into_iter().map(|n| format!("{shown}: {n}")));
+        for (key, into) in [
+            ("updates", &mut all_updates),
+            ("pullRequests", &mut all_prs),
+        ] {
+            if let Some(serde_json::Value::Array(items)) = r.summary.get(key) {
+                for mut i in items.clone() {
+                    i["workspace"] = json!(shown);
+                    into.push(i);
+                }
+            }
+        }
+    }
+    merged.summary.insert("updates".into(), json!(all_updates));
+    merged.summary.insert("pullRequests".into(), json!(all_prs));
+    merged.summary.insert("workspaces".into(), json!(manifests));
+    merged.sort();
+    Ok(merged)
+}
+
+/// Every workspace root under the git work tree: tracked `Cargo.toml` files with a
+/// `[workspace]` table, and packages that no such workspace contains.
+fn discover_workspaces(ctx: &Ctx) -> Result<Vec<PathBuf>> {
+    let top = crate::build::Source::detect(&ctx.cwd)
+        .toplevel
+        .ok_or_else(|| anyhow::anyhow!("--all-workspaces needs a git work tree"))?;
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "-z", "--", "Cargo.toml", "*/Cargo.toml"])
+        .current_dir(&top)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run git ls-files: {e}"))?;
+    let mut roots = Vec::new();
+    let mut packages = Vec::new();
+    for rel in out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let path = top.join(String::from_utf8_lossy(rel).as_ref());
+        let Ok(m) = crate::workspace::Manifest::load(&path) else {
+            continue;
+        };
+        if m.doc.get("workspace").is_some() {
+            roots.push(path);
+        } else if m.doc.get("package").is_some() {
+            packages.push(path);
+        }
+    }
+    // A package is its own workspace unless a workspace root above it exists (cargo's own
+    // search, approximated by the directory tree; `exclude` lists are honoured by cargo later).
+    for p in packages {
+        let inside = roots.iter().any(|r| {
+            r.parent()
+                .is_some_and(|d| p.parent().is_some_and(|pd| pd.starts_with(d)))
+        });
+        if !inside {
+            roots.push(p);
+        }
+    }
+    roots.sort();
+    if roots.is_empty() {
+        anyhow::bail!("no Cargo.toml is tracked in {}", top.display());
+    }
+    Ok(roots)
+}
+
+/// The update of one workspace.
+fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let ws = Workspace::load(ctx, &cargo)?;
     let lock = match (ws.lock_state, &ws.lock) {

@@ -27,9 +27,8 @@ use crate::workspace::{Cargo, Lockfile, Workspace};
 /// Branch prefix of every update pull request.
 pub const BRANCH_PREFIX: &str = "cargo-slsa/";
 
-fn branch_of(group: &str) -> String {
-    let clean: String = group
-        .chars()
+fn clean(s: &str) -> String {
+    s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
                 c
@@ -37,8 +36,32 @@ fn branch_of(group: &str) -> String {
                 '-'
             }
         })
-        .collect();
-    format!("{BRANCH_PREFIX}{clean}")
+        .collect::<String>()
+        .trim_matches('.')
+        .to_string()
+}
+
+/// `cargo-slsa/<group>` for the workspace at the repository's top, `cargo-slsa/<dir>/<group>`
+/// for one in directory `dir` — so each workspace's pull requests are its own.
+fn branch_of(scope: &str, group: &str) -> String {
+    if scope.is_empty() {
+        format!("{BRANCH_PREFIX}{}", clean(group))
+    } else {
+        format!("{BRANCH_PREFIX}{}/{}", clean(scope), clean(group))
+    }
+}
+
+/// Whether `branch` is one of this workspace's update branches.
+fn in_scope(scope: &str, branch: &str) -> bool {
+    let Some(rest) = branch.strip_prefix(BRANCH_PREFIX) else {
+        return false;
+    };
+    if scope.is_empty() {
+        !rest.contains('/')
+    } else {
+        rest.strip_prefix(&format!("{}/", clean(scope)))
+            .is_some_and(|g| !g.contains('/'))
+    }
 }
 
 /// `Bump NAME from A to B`, or a group title.
@@ -308,7 +331,16 @@ pub fn open(
         );
     }
 
-    // Our open pull requests (from this repository, not forks), by branch.
+    let top = here.toplevel.clone().unwrap_or_else(|| ws.root.clone());
+    let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
+    let root_c = ws.root.canonicalize().unwrap_or_else(|_| ws.root.clone());
+    let ws_rel = root_c
+        .strip_prefix(&top_c)
+        .map_err(|_| anyhow!("the workspace is not inside its git work tree"))?
+        .to_path_buf();
+    let scope = ws_rel.to_string_lossy().replace(['/', '\\'], "-");
+
+    // Our open pull requests (from this repository, not forks, of this workspace), by branch.
     let full_name = format!("{owner}/{name}");
     let open_prs: BTreeMap<String, Value> = gh
         .get_all(
@@ -321,7 +353,7 @@ pub fn open(
             let ours = p["head"]["repo"]["full_name"]
                 .as_str()
                 .is_some_and(|f| f.eq_ignore_ascii_case(&full_name));
-            (ours && b.starts_with(BRANCH_PREFIX)).then_some((b, p))
+            (ours && in_scope(&scope, &b)).then_some((b, p))
         })
         .collect();
 
@@ -329,7 +361,7 @@ pub fn open(
     for u in updates {
         groups.entry(u.group.clone()).or_default().push(u);
     }
-    let wanted: BTreeSet<String> = groups.keys().map(|g| branch_of(g)).collect();
+    let wanted: BTreeSet<String> = groups.keys().map(|g| branch_of(&scope, g)).collect();
 
     // Superseded pull requests are closed first, so they do not count against the limit — but
     // only when the plan is complete: a crate the index or the advisory database could not
@@ -368,19 +400,12 @@ pub fn open(
     let mut order: Vec<(&String, &Vec<&Update>)> = groups.iter().collect();
     order.sort_by_key(|(g, us)| (us.iter().all(|u| u.security.is_empty()), (*g).clone()));
 
-    let top = here.toplevel.clone().unwrap_or_else(|| ws.root.clone());
-    let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
-    let root_c = ws.root.canonicalize().unwrap_or_else(|_| ws.root.clone());
-    let ws_rel = root_c
-        .strip_prefix(&top_c)
-        .map_err(|_| anyhow!("the workspace is not inside its git work tree"))?
-        .to_path_buf();
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let before_lock = ws.lock.clone().ok_or_else(|| anyhow!("no Cargo.lock"))?;
     let now = crate::timefmt::now_unix();
     let mut open_count = open_prs.len() - closed;
     for (group, us) in order {
-        let branch = branch_of(group);
+        let branch = branch_of(&scope, group);
         let existing = open_prs.get(&branch);
         if existing.is_none() && open_count >= limit {
             report.notes.push(format!(

@@ -12,6 +12,7 @@ use cargo_slsa::workspace::{Cargo, LockState, Workspace};
 fn ctx(project: &Project) -> Ctx {
     Ctx {
         manifest_path: Some(project.join("Cargo.toml")),
+        manifest_paths: vec![project.join("Cargo.toml")],
         offline: false,
         quiet: true,
         verbose: 0,

@@ -744,3 +744,115 @@ fn git_dependencies_move_to_newer_release_tags() {
     assert!(lock.contains("?tag=v0.1.2#"), "{lock}");
     assert!(lock.contains(&format!("?rev={v11}#{v11}")), "{lock}");
 }
+
+#[test]
+fn several_workspaces_in_one_repository_each_get_their_own_pull_requests() {
+    let (env, project) = fixture("");
+    project.write(
+        "tools/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\ngamma = \"0.5\"\n",
+    );
+    project.write("tools/src/main.rs", "fn main() {}\n");
+    // Lock tools at gamma 0.5.0 (0.5.1 exists by now: pin it back).
+    let mut c = env.cargo(project.path());
+    c.args(["generate-lockfile", "--manifest-path", "tools/Cargo.toml"]);
+    run(c).assert_success();
+    let mut c = env.cargo(project.path());
+    c.args([
+        "update",
+        "--manifest-path",
+        "tools/Cargo.toml",
+        "-p",
+        "gamma",
+        "--precise",
+        "0.5.0",
+    ]);
+    run(c).assert_success();
+    git(project.path(), &["init", "-q"]);
+    git(project.path(), &["add", "-A"]);
+    git(project.path(), &["commit", "-qm", "two workspaces"]);
+
+    let report = plan(&env, &project, &["--all-workspaces"]);
+    let list = report["summary"]["updates"].as_array().expect("updates");
+    let tool: Vec<&Value> = list
+        .iter()
+        .filter(|u| {
+            u["workspace"]
+                .as_str()
+                .is_some_and(|w| w.ends_with("tools/Cargo.toml"))
+        })
+        .collect();
+    assert_eq!(tool.len(), 1, "{report}");
+    assert_eq!(tool[0]["name"], "gamma");
+    assert_eq!(
+        list.len(),
+        4,
+        "3 in the root workspace, 1 in tools: {report}"
+    );
+
+    // Pull requests: each workspace on its own branches; one workspace's run leaves the
+    // other's alone.
+    let gh = FakeGitHub::start();
+    let files: Vec<(String, String)> = [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/main.rs",
+        ".gitignore",
+        "tools/Cargo.toml",
+        "tools/Cargo.lock",
+        "tools/src/main.rs",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), project.read(f)))
+    .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project.path())
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    gh.repo_at("acme", "app", "main", Some(&head), &refs);
+    let db = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(db.path().join("crates")).expect("db");
+    let pr_run = |extra: &[&str]| {
+        let mut cmd = env.command(crate::bin(), project.path());
+        cmd.args([
+            "update",
+            "--open-pr",
+            "--repo",
+            "acme/app",
+            "--base",
+            "main",
+            "--github-api-url",
+            &gh.url(),
+            "--advisory-db",
+            db.path().to_str().expect("utf-8"),
+            "--group",
+            "all",
+        ])
+        .args(extra)
+        .env("GITHUB_TOKEN", TOKEN);
+        run(cmd)
+    };
+    pr_run(&["--all-workspaces"]).assert_success();
+    let heads: Vec<String> = gh
+        .pulls("acme", "app")
+        .iter()
+        .map(|p| p.head.clone())
+        .collect();
+    assert_eq!(heads, ["cargo-slsa/all", "cargo-slsa/tools/all"]);
+    let tool_lock = gh
+        .file("acme", "app", "cargo-slsa/tools/all", "tools/Cargo.lock")
+        .expect("tools lock on its branch");
+    assert!(
+        tool_lock.contains("name = \"gamma\"\nversion = \"0.5.1\""),
+        "{tool_lock}"
+    );
+    // Only the root workspace now: the tools pull request stays open.
+    pr_run(&["--manifest-path", "Cargo.toml"]).assert_success();
+    assert!(gh.pulls("acme", "app").iter().all(|p| p.state == "open"));
+}
