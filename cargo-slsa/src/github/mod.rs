@@ -84,12 +84,34 @@ impl GitHub {
         }
     }
 
+    /// Run `call`; when GitHub keeps answering 5xx after octocrab's own immediate retries, try
+    /// again after 1, 2 and 4 seconds (bounded backoff).
+    fn with_backoff(
+        &self,
+        call: impl Fn() -> std::result::Result<Value, octocrab::Error>,
+    ) -> std::result::Result<Value, octocrab::Error> {
+        let mut wait = Duration::from_secs(1);
+        let mut result = call();
+        for _ in 0..3 {
+            match &result {
+                Err(octocrab::Error::GitHub { source, .. })
+                    if source.status_code.is_server_error() =>
+                {
+                    std::thread::sleep(wait);
+                    wait *= 2;
+                    result = call();
+                }
+                _ => break,
+            }
+        }
+        result
+    }
+
     /// `GET route` with query `params`; `None` on 404.
     pub fn get_json(&self, route: &str, params: &[(&str, String)]) -> Result<Option<Value>> {
         let query: std::collections::BTreeMap<&str, &str> =
             params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let res: std::result::Result<Value, octocrab::Error> =
-            self.runtime.block_on(self.client.get(route, Some(&query)));
+        let res = self.with_backoff(|| self.runtime.block_on(self.client.get(route, Some(&query))));
         match res {
             Ok(v) => Ok(Some(v)),
             Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
@@ -120,16 +142,14 @@ impl GitHub {
 
     /// `POST route` with a JSON body.
     pub fn post_json(&self, route: &str, body: &Value) -> Result<Value> {
-        let res: std::result::Result<Value, octocrab::Error> =
-            self.runtime.block_on(self.client.post(route, Some(body)));
+        let res = self.with_backoff(|| self.runtime.block_on(self.client.post(route, Some(body))));
         res.map_err(describe)
             .with_context(|| format!("POST {route}"))
     }
 
     /// `PATCH route` with a JSON body.
     pub fn patch_json(&self, route: &str, body: &Value) -> Result<Value> {
-        let res: std::result::Result<Value, octocrab::Error> =
-            self.runtime.block_on(self.client.patch(route, Some(body)));
+        let res = self.with_backoff(|| self.runtime.block_on(self.client.patch(route, Some(body))));
         res.map_err(describe)
             .with_context(|| format!("PATCH {route}"))
     }

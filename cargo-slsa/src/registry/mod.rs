@@ -66,21 +66,51 @@ pub fn fetch(
     index_url: Option<&str>,
     offline: bool,
 ) -> Result<Answer> {
-    let url = match index_url {
-        Some(u) => {
-            let u = u.strip_prefix("sparse+").unwrap_or(u);
-            IndexUrl::NonCratesIo(
-                format!("sparse+{}", u.trim_end_matches('/').to_owned() + "/").into(),
+    fetch_from(root, names, index_url, None, offline)
+}
+
+/// As [`fetch`], from the registry cargo's configuration names `registry` (`[registries]`,
+/// `CARGO_REGISTRIES_<NAME>_INDEX`) when given.
+pub fn fetch_from(
+    root: &Path,
+    names: &BTreeSet<String>,
+    index_url: Option<&str>,
+    registry: Option<&str>,
+    offline: bool,
+) -> Result<Answer> {
+    let named = match registry {
+        Some(r) => {
+            let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
+            Some(
+                IndexUrl::for_registry_name(config_root, None, r).map_err(|e| {
+                    anyhow!(
+                        "the registry `{r}` is not configured for cargo ([registries.{r}]): {e}"
+                    )
+                })?,
             )
         }
-        None => {
-            let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
-            match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
-                Ok(IndexUrl::CratesIoGit) => IndexUrl::CratesIoSparse,
-                Ok(u) => u,
-                Err(e) => return Err(anyhow!("could not read cargo's source configuration: {e}")),
+        None => None,
+    };
+    let url = match (named, index_url) {
+        (Some(u), _) => u,
+        (None, index_url) => match index_url {
+            Some(u) => {
+                let u = u.strip_prefix("sparse+").unwrap_or(u);
+                IndexUrl::NonCratesIo(
+                    format!("sparse+{}", u.trim_end_matches('/').to_owned() + "/").into(),
+                )
             }
-        }
+            None => {
+                let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
+                match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
+                    Ok(IndexUrl::CratesIoGit) => IndexUrl::CratesIoSparse,
+                    Ok(u) => u,
+                    Err(e) => {
+                        return Err(anyhow!("could not read cargo's source configuration: {e}"));
+                    }
+                }
+            }
+        },
     };
     if !url.is_sparse() {
         return Err(anyhow!(

@@ -264,7 +264,8 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         .and_then(|p| p.get("rust-version"))
         .and_then(|v| v.as_str())
         .and_then(plan::rust_version);
-    let mut skipped_registries = BTreeSet::new();
+    // Crates from a registry named in `[registries]` (`registry = "…"`), by name.
+    let mut registry_of: BTreeMap<String, String> = BTreeMap::new();
     let msrv_of_manifest = |m: &crate::workspace::Manifest| match m
         .doc
         .get("package")
@@ -313,8 +314,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                 continue;
             }
             if let Some(r) = &d.registry {
-                skipped_registries.insert(r.clone());
-                continue;
+                registry_of.insert(d.package.clone(), r.clone());
             }
             let Some(req) = d.version.as_deref().and_then(|r| VersionReq::parse(r).ok()) else {
                 continue;
@@ -374,12 +374,6 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             targets.entry((p.name.clone(), v)).or_default();
         }
     }
-    for r in skipped_registries {
-        report.notes.push(format!(
-            "dependencies from the registry `{r}` were not checked: use --index-url for one \
-             registry at a time"
-        ));
-    }
 
     let names: BTreeSet<String> = targets.keys().map(|(n, _)| n.clone()).collect();
     let progress = ctx.progress();
@@ -387,9 +381,42 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         "asking the registry index about {} crates",
         names.len()
     ));
-    let answer = crate::registry::fetch(&ws.root, &names, args.index_url.as_deref(), ctx.offline);
+    // The default index (crates.io or --index-url) for most crates; each named registry for its
+    // own.
+    let default_names: BTreeSet<String> = names
+        .iter()
+        .filter(|n| !registry_of.contains_key(*n))
+        .cloned()
+        .collect();
+    let answer = crate::registry::fetch(
+        &ws.root,
+        &default_names,
+        args.index_url.as_deref(),
+        ctx.offline,
+    );
+    let mut answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            spinner.finish_and_clear();
+            return Err(e);
+        }
+    };
+    let mut by_registry: BTreeMap<&String, BTreeSet<String>> = BTreeMap::new();
+    for (n, r) in &registry_of {
+        if names.contains(n) {
+            by_registry.entry(r).or_default().insert(n.clone());
+        }
+    }
+    for (r, ns) in by_registry {
+        match crate::registry::fetch_from(&ws.root, &ns, None, Some(r), ctx.offline) {
+            Ok(a) => {
+                answer.crates.extend(a.crates);
+                answer.problems.extend(a.problems);
+            }
+            Err(e) => answer.problems.push(format!("registry `{r}`: {e:#}")),
+        }
+    }
     spinner.finish_and_clear();
-    let answer = answer?;
     if !answer.problems.is_empty() {
         report.notes.push(format!(
             "{} crate(s) could not be checked: {}",

@@ -501,6 +501,7 @@ pub fn open(
         let names: Vec<String> = us
             .iter()
             .filter(|u| u.git.is_none())
+            .filter(|u| u.decls.iter().all(|(_, d)| d.registry.is_none()))
             .map(|u| u.name.clone())
             .collect();
         let repositories = crate::registry::repositories(index, &names);

@@ -507,16 +507,19 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
 #[test]
 fn the_open_pull_request_limit_holds_and_api_faults_are_retried() {
     let p = prs();
-    // A secondary rate limit, then a server error: both retried.
+    // A secondary rate limit, then five server errors in a row: retried at once, then with
+    // growing pauses.
     p.gh.fail_next(429, Some(1));
-    p.gh.fail_next(502, None);
+    for _ in 0..5 {
+        p.gh.fail_next(502, None);
+    }
     let out = p.run(&["--group", "none", "--limit", "2"]).assert_success();
     let base_ref_gets =
         p.gh.requests()
             .iter()
             .filter(|r| r.path == "/repos/acme/app/git/ref/heads/main")
             .count();
-    assert_eq!(base_ref_gets, 3, "two faults, then the answer");
+    assert_eq!(base_ref_gets, 7, "six faults, then the answer");
     let pulls = p.gh.pulls("acme", "app");
     assert_eq!(pulls.len(), 2, "limit 2");
     assert!(out.stdout.contains("limit 2"), "{}", out.stdout);
@@ -855,4 +858,62 @@ fn several_workspaces_in_one_repository_each_get_their_own_pull_requests() {
     // Only the root workspace now: the tools pull request stays open.
     pr_run(&["--manifest-path", "Cargo.toml"]).assert_success();
     assert!(gh.pulls("acme", "app").iter().all(|p| p.state == "open"));
+}
+
+#[test]
+fn crates_from_a_named_registry_are_asked_of_that_registry() {
+    let env = Env::new();
+    let private = slsa_tests::Registry::start();
+    env.cargo_home().append_config(&format!(
+        "[registries.private]\nindex = \"{}\"\n",
+        private.index_url()
+    ));
+    private.publish(CrateBuilder::new("secret", "1.0.0").pubtime(OLD));
+    env.registry()
+        .publish(CrateBuilder::new("public", "1.0.0").pubtime(OLD));
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [dependencies]\npublic = \"1\"\nsecret = { version = \"1\", registry = \"private\" }\n",
+        )
+        .file("src/main.rs", "fn main() {}\n")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    private.publish(CrateBuilder::new("secret", "1.1.0").pubtime(OLD));
+    // The same name in the default registry must not be confused with it.
+    env.registry()
+        .publish(CrateBuilder::new("secret", "9.0.0").pubtime(OLD));
+    env.registry()
+        .publish(CrateBuilder::new("public", "1.0.1").pubtime(OLD));
+    let report = plan(&env, &project, &[]);
+    assert_eq!(
+        updates(&report),
+        [
+            u("public", "1.0.0", "1.0.1", "patch"),
+            u("secret", "1.0.0", "1.1.0", "minor"),
+        ],
+        "{report}"
+    );
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db");
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--advisory-db",
+            empty.path().to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    let locked: Vec<(String, String)> = project
+        .lock()
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect();
+    assert!(
+        locked.contains(&("secret".to_string(), "1.1.0".to_string())),
+        "{locked:?}"
+    );
 }
