@@ -58,10 +58,17 @@ fn fixture(extra_manifest: &str) -> (Env, Project) {
         .build();
     crate::lock_and_fetch(&env, &project);
     let fresh = now_rfc3339();
+    // alpha 1.1.0 brings a new crate that runs code at build time.
+    r.publish(
+        CrateBuilder::new("epsilon", "1.0.0")
+            .pubtime(OLD)
+            .file("build.rs", "fn main() {}\n"),
+    );
     r.publish(
         CrateBuilder::new("alpha", "1.1.0")
             .pubtime(OLD)
-            .dep("delta", "1"),
+            .dep("delta", "1")
+            .dep("epsilon", "1"),
     );
     r.publish(
         CrateBuilder::new("alpha", "1.1.5")
@@ -451,6 +458,17 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
         pr.body
     );
     assert!(pr.body.contains("`alpha 1.1.0` sha256 `"), "{}", pr.body);
+    assert!(pr.body.contains("`epsilon 1.0.0` sha256 `"), "{}", pr.body);
+    assert!(
+        pr.body.contains("- `epsilon 1.0.0`: build script"),
+        "{}",
+        pr.body
+    );
+    assert!(
+        pr.body.contains("Removed from Cargo.lock"),
+        "alpha 1.0.0 and friends: {}",
+        pr.body
+    );
     assert!(!pr.body.contains(TOKEN));
     let lock =
         p.gh.file("acme", "app", "cargo-slsa/all", "Cargo.lock")
@@ -915,5 +933,45 @@ fn crates_from_a_named_registry_are_asked_of_that_registry() {
     assert!(
         locked.contains(&("secret".to_string(), "1.1.0".to_string())),
         "{locked:?}"
+    );
+}
+
+#[test]
+fn renamed_and_target_specific_requirements_are_raised_in_place() {
+    let env = Env::new();
+    env.registry()
+        .publish(CrateBuilder::new("alpha", "1.0.0").pubtime(OLD));
+    let project = Project::new()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [target.'cfg(unix)'.dependencies]\nal = { package = \"alpha\", version = \"=1.0.0\" } # renamed\n",
+        )
+        .file("src/main.rs", "fn main() {}\n")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    env.registry()
+        .publish(CrateBuilder::new("alpha", "1.0.5").pubtime(OLD));
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db");
+    slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--advisory-db",
+            empty.path().to_str().expect("utf-8"),
+        ],
+    )
+    .assert_success();
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("al = { package = \"alpha\", version = \"=1.0.5\" } # renamed"),
+        "{manifest}"
+    );
+    assert!(
+        project
+            .read("Cargo.lock")
+            .contains("name = \"alpha\"\nversion = \"1.0.5\"")
     );
 }
