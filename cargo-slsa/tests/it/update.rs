@@ -172,6 +172,22 @@ fn the_plan_respects_cooldown_msrv_yanks_prereleases_and_semver() {
             u("gamma", "0.5.0", "0.5.1", "patch"),
         ]
     );
+    // The index answers were cached in cargo's cache with their ETags: asked again, the
+    // registry can say "not modified".
+    env.registry().clear_requests();
+    plan(&env, &project, &[]);
+    let index_answers: Vec<u16> = env
+        .registry()
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/index/") && !r.path.ends_with("config.json"))
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        !index_answers.is_empty() && index_answers.iter().all(|s| *s == 304),
+        "{index_answers:?}"
+    );
+
     // --min-age 0: the fresh 1.2.0 is fine.
     let report = plan(&env, &project, &["--min-age", "0"]);
     assert_eq!(updates(&report)[0], u("alpha", "1.0.0", "1.2.0", "minor"));
