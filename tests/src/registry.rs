@@ -97,14 +97,15 @@ impl Registry {
         format!("sparse+{}/index/", self.base_url())
     }
 
-    /// Panics if that name and version already exist, as a real registry
-    /// refuses; use [`Registry::replace`] to model a rewritten release.
+    /// The repository URL the web API (`/api/v1/crates/NAME`) reports for `name`.
     pub fn set_repository(&self, name: &str, url: &str) {
         self.lock()
             .repositories
             .insert(name.to_lowercase(), url.to_owned());
     }
 
+    /// Panics if that name and version already exist, as a real registry
+    /// refuses; use [`Registry::replace`] to model a rewritten release.
     pub fn publish(&self, krate: CrateBuilder) -> Published {
         let published = packed(&krate);
         let mut state = self.lock();

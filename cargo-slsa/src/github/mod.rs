@@ -142,7 +142,10 @@ impl GitHub {
 
     /// `POST route` with a JSON body.
     pub fn post_json(&self, route: &str, body: &Value) -> Result<Value> {
-        let res = self.with_backoff(|| self.runtime.block_on(self.client.post(route, Some(body))));
+        // No backoff for POST: a 5xx can come after GitHub created the object, and a repeat
+        // would then fail or duplicate it (octocrab's immediate retries still apply).
+        let res: std::result::Result<Value, octocrab::Error> =
+            self.runtime.block_on(self.client.post(route, Some(body)));
         res.map_err(describe)
             .with_context(|| format!("POST {route}"))
     }

@@ -238,9 +238,15 @@ fn git_update(cargo: &Cargo, root: &Path, u: &Update, g: &super::git::GitMove) -
     }
     let now = crate::workspace::Lockfile::load(&root.join("Cargo.lock"))?;
     let want = format!("{}={}", g.key, g.to);
+    // `git+URL?tag=v1.2.0#commit`: the query value must be exactly the new one.
+    let names_it = |s: &str| {
+        s.split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or(q))
+            .is_some_and(|q| q.split('&').any(|kv| kv == want))
+    };
     if !now
         .by_name(&u.name)
-        .any(|p| p.source.as_deref().is_some_and(|s| s.contains(&want)))
+        .any(|p| p.source.as_deref().is_some_and(names_it))
     {
         return Err(anyhow!(
             "Cargo.lock does not name {} {want} after the update",

@@ -29,7 +29,7 @@ use serde_json::json;
 use crate::Ctx;
 use crate::cli::{AuditArgs, DbArgs, GroupBy, UpdateArgs};
 use crate::error::InputError;
-use crate::report::{Finding, Report};
+use crate::report::{self, Finding, Report};
 use crate::workspace::{Cargo, DepDecl, DepTable, LockState, Workspace};
 pub use codes::UpdateCode;
 use plan::Kind;
@@ -114,6 +114,8 @@ pub struct Update {
     pub group: String,
     /// For a git dependency: the `tag`/`rev` change (`from`/`to` are then the tags' versions).
     pub git: Option<git::GitMove>,
+    /// The registry, when it is not the default index (named, or a lock source elsewhere).
+    pub registry_source: Option<String>,
 }
 
 /// Run `cargo slsa update`: once, or for each workspace (`--manifest-path` several times, or
@@ -134,12 +136,20 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     let mut merged = Report::new("update", UpdateCode::rules());
     let mut all_updates = Vec::new();
     let mut all_prs = Vec::new();
+    let mut failures = Vec::new();
     for m in &manifests {
         let mut one = ctx.clone();
         one.manifest_path = Some(m.clone());
         one.manifest_paths = vec![m.clone()];
         let shown = m.display().to_string();
-        let r = run_one(&one, args)?;
+        // One workspace's failure does not stop the others; it is said at the end.
+        let r = match run_one(&one, args) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{shown}: {e:#}"));
+                continue;
+            }
+        };
         merged.findings.extend(r.findings);
         merged.changes.extend(r.changes);
         merged
@@ -160,6 +170,19 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     merged.summary.insert("updates".into(), json!(all_updates));
     merged.summary.insert("pullRequests".into(), json!(all_prs));
     merged.summary.insert("workspaces".into(), json!(manifests));
+    if !failures.is_empty() {
+        // The other workspaces' changes are made (and listed here); the run still fails.
+        let mut out = Vec::new();
+        report::render(&merged, ctx, &mut out)?;
+        let mut stdout = std::io::stdout();
+        std::io::Write::write_all(&mut stdout, &out)?;
+        anyhow::bail!(
+            "{} of {} workspaces could not be updated:\n{}",
+            failures.len(),
+            manifests.len(),
+            failures.join("\n")
+        );
+    }
     merged.sort();
     Ok(merged)
 }
@@ -176,13 +199,18 @@ fn discover_workspaces(ctx: &Ctx) -> Result<Vec<PathBuf>> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| anyhow::anyhow!("cannot run git ls-files: {e}"))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "git ls-files failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
     let mut roots = Vec::new();
     let mut packages = Vec::new();
     for rel in out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
         let path = top.join(String::from_utf8_lossy(rel).as_ref());
-        let Ok(m) = crate::workspace::Manifest::load(&path) else {
-            continue;
-        };
+        // A malformed manifest is an input error at its line.
+        let m = crate::workspace::Manifest::load(&path)?;
         if m.doc.get("workspace").is_some() {
             roots.push(path);
         } else if m.doc.get("package").is_some() {
@@ -190,7 +218,8 @@ fn discover_workspaces(ctx: &Ctx) -> Result<Vec<PathBuf>> {
         }
     }
     // A package is its own workspace unless a workspace root above it exists (cargo's own
-    // search, approximated by the directory tree; `exclude` lists are honoured by cargo later).
+    // search, approximated by the directory tree: a package a root's `exclude` lists is not
+    // found on its own — name it with --manifest-path).
     for p in packages {
         let inside = roots.iter().any(|r| {
             r.parent()
@@ -341,14 +370,18 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         }
     }
     // The requirements declared for each crate (a lockfile refresh must stay inside them).
-    let mut declared: BTreeMap<String, Vec<VersionReq>> = BTreeMap::new();
-    for ((name, _), decls) in &targets {
+    // Keyed by the locked version each requirement selects: `rand = "0.8"` says nothing about a
+    // transitive rand 0.7.
+    let mut declared: BTreeMap<(String, Version), Vec<VersionReq>> = BTreeMap::new();
+    for (key, decls) in &targets {
         for (_, d) in decls {
             if let Some(r) = d.version.as_deref().and_then(|r| VersionReq::parse(r).ok()) {
-                declared.entry(name.clone()).or_default().push(r);
+                declared.entry(key.clone()).or_default().push(r);
             }
         }
     }
+    // Lock packages from another registry than the default index (lockfile refreshes).
+    let mut lock_source_of: BTreeMap<String, String> = BTreeMap::new();
     if args.lockfile {
         // A lockfile refresh: every registry package in Cargo.lock, direct or not, to its newest
         // compatible version under the same rules; no requirement changes. The lowest
@@ -371,6 +404,14 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                 continue;
             };
             msrv_of.insert((p.name.clone(), v.clone()), lowest.clone());
+            if let Some(src) = p.source.as_deref()
+                && !registry_of.contains_key(&p.name)
+                && src != crate::workspace::lock::CRATES_IO_REGISTRY
+                && src != crate::workspace::lock::CRATES_IO_SPARSE
+                && let Some(url) = src.strip_prefix("sparse+").map(|u| format!("sparse+{u}"))
+            {
+                lock_source_of.insert(p.name.clone(), url);
+            }
             targets.entry((p.name.clone(), v)).or_default();
         }
     }
@@ -385,7 +426,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     // own.
     let default_names: BTreeSet<String> = names
         .iter()
-        .filter(|n| !registry_of.contains_key(*n))
+        .filter(|n| !registry_of.contains_key(*n) && !lock_source_of.contains_key(*n))
         .cloned()
         .collect();
     let answer = crate::registry::fetch(
@@ -414,6 +455,19 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                 answer.problems.extend(a.problems);
             }
             Err(e) => answer.problems.push(format!("registry `{r}`: {e:#}")),
+        }
+    }
+    let mut by_source: BTreeMap<&String, BTreeSet<String>> = BTreeMap::new();
+    for (n, url) in &lock_source_of {
+        by_source.entry(url).or_default().insert(n.clone());
+    }
+    for (url, ns) in by_source {
+        match crate::registry::fetch(&ws.root, &ns, Some(url), ctx.offline) {
+            Ok(a) => {
+                answer.crates.extend(a.crates);
+                answer.problems.extend(a.problems);
+            }
+            Err(e) => answer.problems.push(format!("{url}: {e:#}")),
         }
     }
     spinner.finish_and_clear();
@@ -490,7 +544,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             admitted: &|v: &Version| {
                 !args.lockfile
                     || declared
-                        .get(name)
+                        .get(&(name.clone(), current.clone()))
                         .is_none_or(|reqs| reqs.iter().all(|r| r.matches(v)))
             },
         });
@@ -514,6 +568,10 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             checksum,
             group: String::new(),
             git: None,
+            registry_source: registry_of
+                .get(name)
+                .cloned()
+                .or_else(|| lock_source_of.get(name).cloned()),
         });
     }
     // Git dependencies: newer release tags (never in a lockfile refresh).
@@ -572,6 +630,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                     checksum: String::new(),
                     group: String::new(),
                     git: Some(mv),
+                    registry_source: None,
                 });
             }
             report.notes.push(

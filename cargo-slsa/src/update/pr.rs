@@ -43,17 +43,21 @@ fn clean(s: &str) -> String {
 
 /// `cargo-slsa/<group>` for the workspace at the repository's top, `cargo-slsa/<dir>/<group>`
 /// for one in directory `dir` — so each workspace's pull requests are its own.
-fn branch_of(scope: &str, group: &str) -> String {
+/// Lockfile refreshes live on their own prefix, so the two kinds of run never close each
+/// other's pull requests.
+pub const LOCKFILE_PREFIX: &str = "cargo-slsa-lockfile/";
+
+fn branch_of(prefix: &str, scope: &str, group: &str) -> String {
     if scope.is_empty() {
-        format!("{BRANCH_PREFIX}{}", clean(group))
+        format!("{prefix}{}", clean(group))
     } else {
-        format!("{BRANCH_PREFIX}{}/{}", clean(scope), clean(group))
+        format!("{prefix}{}/{}", clean(scope), clean(group))
     }
 }
 
 /// Whether `branch` is one of this workspace's update branches.
-fn in_scope(scope: &str, branch: &str) -> bool {
-    let Some(rest) = branch.strip_prefix(BRANCH_PREFIX) else {
+fn in_scope(prefix: &str, scope: &str, branch: &str) -> bool {
+    let Some(rest) = branch.strip_prefix(prefix) else {
         return false;
     };
     if scope.is_empty() {
@@ -84,15 +88,24 @@ pub fn title(group: &str, updates: &[&Update]) -> String {
 
 /// What changed in the lock: crates added, removed, and each new `.crate` sha256.
 pub struct LockDiff {
-    pub added: Vec<(String, String, Option<String>)>,
-    pub removed: Vec<(String, String)>,
+    /// (name, version, checksum, source)
+    pub added: Vec<(String, String, Option<String>, Option<String>)>,
+    /// (name, version, source)
+    pub removed: Vec<(String, String, Option<String>)>,
 }
 
 pub fn lock_diff(before: &Lockfile, after: &Lockfile) -> LockDiff {
-    let key = |l: &Lockfile| -> BTreeMap<(String, String), Option<String>> {
+    // Keyed by source too: a git dependency moved to another commit keeps its version number.
+    type Key = (String, String, Option<String>);
+    let key = |l: &Lockfile| -> BTreeMap<Key, Option<String>> {
         l.packages
             .iter()
-            .map(|p| ((p.name.clone(), p.version.clone()), p.checksum.clone()))
+            .map(|p| {
+                (
+                    (p.name.clone(), p.version.clone(), p.source.clone()),
+                    p.checksum.clone(),
+                )
+            })
             .collect()
     };
     let (b, a) = (key(before), key(after));
@@ -100,7 +113,7 @@ pub fn lock_diff(before: &Lockfile, after: &Lockfile) -> LockDiff {
         added: a
             .iter()
             .filter(|(k, _)| !b.contains_key(*k))
-            .map(|((n, v), c)| (n.clone(), v.clone(), c.clone()))
+            .map(|((n, v, s), c)| (n.clone(), v.clone(), c.clone(), s.clone()))
             .collect(),
         removed: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
     }
@@ -155,6 +168,13 @@ pub fn body(
         .filter(|u| u.git.is_none())
         .filter_map(|u| {
             let repo = repositories.get(&u.name)?;
+            // The crate's author chose this string: only plain URLs go into markdown.
+            if !repo
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":/._~-".contains(c))
+            {
+                return None;
+            }
             let mut l = format!("- {}: [repository]({repo})", u.name);
             if repo.starts_with("https://github.com/") {
                 l.push_str(&format!(
@@ -197,19 +217,24 @@ pub fn body(
     }
     if !diff.added.is_empty() {
         b.push_str("Added to Cargo.lock (with the `.crate` sha256 cargo will check):\n\n");
-        for (n, v, c) in &diff.added {
-            b.push_str(&format!(
-                "- `{n} {v}` {}\n",
-                c.as_deref()
-                    .map(|c| format!("sha256 `{c}`"))
-                    .unwrap_or_else(|| "(no checksum: not from a registry)".into())
-            ));
+        for (n, v, c, src) in &diff.added {
+            let what = match (c, src) {
+                (Some(c), _) => format!("sha256 `{c}`"),
+                (None, Some(s)) if s.starts_with("git+") => format!("from `{s}`"),
+                _ => "(no checksum: not from a registry)".into(),
+            };
+            b.push_str(&format!("- `{n} {v}` {what}\n"));
         }
     }
     if !diff.removed.is_empty() {
         b.push_str("\nRemoved from Cargo.lock:\n\n");
-        for (n, v) in &diff.removed {
-            b.push_str(&format!("- `{n} {v}`\n"));
+        for (n, v, src) in &diff.removed {
+            match src {
+                Some(s) if s.starts_with("git+") => {
+                    b.push_str(&format!("- `{n} {v}` from `{s}`\n"))
+                }
+                _ => b.push_str(&format!("- `{n} {v}`\n")),
+            }
         }
     }
     if !new_build_code.is_empty() {
@@ -236,7 +261,7 @@ fn new_build_code(cargo: &Cargo, root: &Path, diff: &LockDiff) -> Option<Vec<Str
     let added: BTreeSet<(&str, &str)> = diff
         .added
         .iter()
-        .map(|(n, v, _)| (n.as_str(), v.as_str()))
+        .map(|(n, v, _, _)| (n.as_str(), v.as_str()))
         .collect();
     let mut out = Vec::new();
     for p in meta["packages"].as_array()? {
@@ -339,6 +364,11 @@ pub fn open(
         .map_err(|_| anyhow!("the workspace is not inside its git work tree"))?
         .to_path_buf();
     let scope = ws_rel.to_string_lossy().replace(['/', '\\'], "-");
+    let prefix = if args.lockfile {
+        LOCKFILE_PREFIX
+    } else {
+        BRANCH_PREFIX
+    };
 
     // Our open pull requests (from this repository, not forks, of this workspace), by branch.
     let full_name = format!("{owner}/{name}");
@@ -353,7 +383,7 @@ pub fn open(
             let ours = p["head"]["repo"]["full_name"]
                 .as_str()
                 .is_some_and(|f| f.eq_ignore_ascii_case(&full_name));
-            (ours && in_scope(&scope, &b)).then_some((b, p))
+            (ours && in_scope(prefix, &scope, &b)).then_some((b, p))
         })
         .collect();
 
@@ -361,7 +391,10 @@ pub fn open(
     for u in updates {
         groups.entry(u.group.clone()).or_default().push(u);
     }
-    let wanted: BTreeSet<String> = groups.keys().map(|g| branch_of(&scope, g)).collect();
+    let wanted: BTreeSet<String> = groups
+        .keys()
+        .map(|g| branch_of(prefix, &scope, g))
+        .collect();
 
     // Superseded pull requests are closed first, so they do not count against the limit — but
     // only when the plan is complete: a crate the index or the advisory database could not
@@ -405,7 +438,7 @@ pub fn open(
     let now = crate::timefmt::now_unix();
     let mut open_count = open_prs.len() - closed;
     for (group, us) in order {
-        let branch = branch_of(&scope, group);
+        let branch = branch_of(prefix, &scope, group);
         let existing = open_prs.get(&branch);
         if existing.is_none() && open_count >= limit {
             report.notes.push(format!(
@@ -501,7 +534,7 @@ pub fn open(
         let names: Vec<String> = us
             .iter()
             .filter(|u| u.git.is_none())
-            .filter(|u| u.decls.iter().all(|(_, d)| d.registry.is_none()))
+            .filter(|u| u.registry_source.is_none())
             .map(|u| u.name.clone())
             .collect();
         let repositories = crate::registry::repositories(index, &names);
@@ -550,4 +583,46 @@ pub fn open(
     }
     report.summary.insert("pullRequests".into(), json!(results));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branches_are_scoped_by_kind_of_run_and_workspace() {
+        assert_eq!(branch_of(BRANCH_PREFIX, "", "serde"), "cargo-slsa/serde");
+        assert_eq!(
+            branch_of(BRANCH_PREFIX, "tools", "all"),
+            "cargo-slsa/tools/all"
+        );
+        assert_eq!(
+            branch_of(LOCKFILE_PREFIX, "", "lockfile"),
+            "cargo-slsa-lockfile/lockfile"
+        );
+        assert!(in_scope(BRANCH_PREFIX, "", "cargo-slsa/serde"));
+        assert!(!in_scope(BRANCH_PREFIX, "", "cargo-slsa/tools/all"));
+        assert!(in_scope(BRANCH_PREFIX, "tools", "cargo-slsa/tools/all"));
+        assert!(!in_scope(BRANCH_PREFIX, "", "cargo-slsa-lockfile/lockfile"));
+        assert!(!in_scope(LOCKFILE_PREFIX, "", "cargo-slsa/serde"));
+    }
+
+    #[test]
+    fn a_git_source_move_shows_in_the_diff_even_at_the_same_version() {
+        let lock = |src: &str| {
+            Lockfile::parse(
+                std::path::Path::new("Cargo.lock"),
+                format!(
+                    "version = 4\n\n[[package]]\nname = \"g\"\nversion = \"0.1.0\"\nsource = \"{src}\"\n"
+                ),
+            )
+            .expect("lock")
+        };
+        let d = lock_diff(
+            &lock("git+https://example.com/g?tag=v0.1.0#aaaa"),
+            &lock("git+https://example.com/g?tag=v0.1.1#bbbb"),
+        );
+        assert_eq!(d.added.len(), 1);
+        assert_eq!(d.removed.len(), 1);
+    }
 }
