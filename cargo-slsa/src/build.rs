@@ -44,19 +44,10 @@ pub struct BuildSpec {
 }
 
 impl BuildSpec {
-    /// The cargo arguments after `cargo`, for `root`'s manifest and `target_dir`.
-    pub fn cargo_args(&self, manifest: &Path, target_dir: &Path) -> Vec<String> {
-        let mut a = vec![
-            "build".to_string(),
-            "--locked".into(),
-            "--profile".into(),
-            self.profile.clone(),
-            "--message-format=json-render-diagnostics".into(),
-            "--manifest-path".into(),
-            manifest.display().to_string(),
-            "--target-dir".into(),
-            target_dir.display().to_string(),
-        ];
+    /// What is selected: `-p`, `--bin`, `--target`, features (shared by the command run and the
+    /// command recorded).
+    fn selection(&self) -> Vec<String> {
+        let mut a = Vec::new();
         if let Some(p) = &self.package {
             a.extend(["-p".into(), p.clone()]);
         }
@@ -78,6 +69,23 @@ impl BuildSpec {
         a
     }
 
+    /// The cargo arguments after `cargo`, for `root`'s manifest and `target_dir`.
+    pub fn cargo_args(&self, manifest: &Path, target_dir: &Path) -> Vec<String> {
+        let mut a = vec![
+            "build".to_string(),
+            "--locked".into(),
+            "--profile".into(),
+            self.profile.clone(),
+            "--message-format=json-render-diagnostics".into(),
+            "--manifest-path".into(),
+            manifest.display().to_string(),
+            "--target-dir".into(),
+            target_dir.display().to_string(),
+        ];
+        a.extend(self.selection());
+        a
+    }
+
     /// The command a user would type to get the same build (recorded as `command`).
     pub fn display_command(&self) -> Vec<String> {
         let mut a = vec!["cargo".to_string(), "build".into(), "--locked".into()];
@@ -86,24 +94,7 @@ impl BuildSpec {
         } else {
             a.extend(["--profile".into(), self.profile.clone()]);
         }
-        if let Some(p) = &self.package {
-            a.extend(["-p".into(), p.clone()]);
-        }
-        for b in &self.bins {
-            a.extend(["--bin".into(), b.clone()]);
-        }
-        if let Some(t) = &self.target {
-            a.extend(["--target".into(), t.clone()]);
-        }
-        if !self.features.is_empty() {
-            a.extend(["--features".into(), self.features.join(",")]);
-        }
-        if self.all_features {
-            a.push("--all-features".into());
-        }
-        if self.no_default_features {
-            a.push("--no-default-features".into());
-        }
+        a.extend(self.selection());
         a
     }
 }

@@ -19,10 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::Ctx;
 use crate::cli::{SbomArgs, SbomFormat};
-use crate::error::InputError;
 use crate::fsx;
 use crate::report::{Change, Report};
-use crate::workspace::{Cargo, LockState, Workspace, graph};
+use crate::workspace::{Cargo, Workspace, graph};
 
 /// The SBOM bytes and, when written to a file, the report saying so.
 pub enum Output {
@@ -53,19 +52,7 @@ pub fn run(ctx: &Ctx, args: &SbomArgs) -> Result<Output> {
 
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let ws = Workspace::load(ctx, &cargo)?;
-    let lock = match (ws.lock_state, &ws.lock) {
-        (LockState::Fresh, Some(lock)) => lock,
-        _ => {
-            return Err(InputError::at(
-                ws.lock_path(),
-                None,
-                None,
-                "Cargo.lock is missing or out of date, so the SBOM would not describe a locked \
-                 build: run `cargo slsa pin` first",
-            )
-            .into());
-        }
-    };
+    let lock = ws.fresh_lock("the SBOM would not describe a locked build")?;
     let graph = ws
         .graph()?
         .ok_or_else(|| anyhow!("cargo metadata gave no dependency graph"))?;

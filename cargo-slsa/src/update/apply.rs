@@ -216,26 +216,7 @@ fn set_git_key(doc: &mut toml_edit::DocumentMut, path: &[String], key: &str, val
 /// After a git dependency's tag or rev changed: `cargo update -p NAME` fetches it; the lock must
 /// then name the new ref.
 fn git_update(cargo: &Cargo, root: &Path, u: &Update, g: &super::git::GitMove) -> Result<()> {
-    let out = cargo
-        .command(&[
-            "update",
-            "--manifest-path",
-            &root.join("Cargo.toml").display().to_string(),
-            "-p",
-            &u.name,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| anyhow!("cannot run cargo update: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let start = err.find("error").unwrap_or(0);
-        return Err(anyhow!(
-            "`cargo update -p {}` failed: {}",
-            u.name,
-            err[start..].trim()
-        ));
-    }
+    cargo_update(cargo, root, &["-p", &u.name])?;
     let now = crate::workspace::Lockfile::load(&root.join("Cargo.lock"))?;
     let want = format!("{}={}", g.key, g.to);
     // `git+URL?tag=v1.2.0#commit`: the query value must be exactly the new one.
@@ -257,17 +238,20 @@ fn git_update(cargo: &Cargo, root: &Path, u: &Update, g: &super::git::GitMove) -
 }
 
 fn run_precise(cargo: &Cargo, root: &Path, name: &str, from: &str, to: &str) -> Result<()> {
-    let spec = format!("{name}@{from}");
+    cargo_update(
+        cargo,
+        root,
+        &["-p", &format!("{name}@{from}"), "--precise", to],
+    )
+}
+
+/// `cargo update --manifest-path ROOT/Cargo.toml ARGS`, with cargo's own error on failure.
+fn cargo_update(cargo: &Cargo, root: &Path, args: &[&str]) -> Result<()> {
+    let manifest = root.join("Cargo.toml").display().to_string();
+    let mut all = vec!["update", "--manifest-path", manifest.as_str()];
+    all.extend_from_slice(args);
     let out = cargo
-        .command(&[
-            "update",
-            "--manifest-path",
-            &root.join("Cargo.toml").display().to_string(),
-            "-p",
-            &spec,
-            "--precise",
-            to,
-        ])
+        .command(&all)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| anyhow!("cannot run cargo update: {e}"))?;
@@ -275,7 +259,8 @@ fn run_precise(cargo: &Cargo, root: &Path, name: &str, from: &str, to: &str) -> 
         let err = String::from_utf8_lossy(&out.stderr);
         let start = err.find("error").unwrap_or(0);
         return Err(anyhow!(
-            "`cargo update -p {spec} --precise {to}` failed: {}",
+            "`cargo update {}` failed: {}",
+            args.join(" "),
             err[start..].trim()
         ));
     }

@@ -30,7 +30,7 @@ use crate::Ctx;
 use crate::cli::{AuditArgs, DbArgs, GroupBy, UpdateArgs};
 use crate::error::InputError;
 use crate::report::{self, Finding, Report};
-use crate::workspace::{Cargo, DepDecl, DepTable, LockState, Workspace};
+use crate::workspace::{Cargo, DepDecl, DepTable, Workspace};
 pub use codes::UpdateCode;
 use plan::Kind;
 
@@ -240,19 +240,7 @@ fn discover_workspaces(ctx: &Ctx) -> Result<Vec<PathBuf>> {
 fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let ws = Workspace::load(ctx, &cargo)?;
-    let lock = match (ws.lock_state, &ws.lock) {
-        (LockState::Fresh, Some(lock)) => lock,
-        _ => {
-            return Err(InputError::at(
-                ws.lock_path(),
-                None,
-                None,
-                "Cargo.lock is missing or out of date: run `cargo slsa pin` (or `cargo \
-                 generate-lockfile`) first, so updates start from what is locked",
-            )
-            .into());
-        }
-    };
+    let lock = ws.fresh_lock("updates would not start from what is locked")?;
     let config: UpdateConfig = ws.config.section("update")?;
     let today = crate::timefmt::Date::today();
     for (i, rule) in config.ignore.iter().enumerate() {

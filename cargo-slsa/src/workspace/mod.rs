@@ -124,6 +124,23 @@ impl Workspace {
         Ok(self.graph.get())
     }
 
+    /// The lock, when `cargo metadata --locked` accepted it; otherwise an input error at
+    /// Cargo.lock saying why `what` needs it ("the SBOM would not describe a locked build").
+    pub fn fresh_lock(&self, why: &str) -> Result<&Lockfile> {
+        match (self.lock_state, &self.lock) {
+            (LockState::Fresh, Some(lock)) => Ok(lock),
+            _ => Err(InputError::at(
+                self.lock_path(),
+                None,
+                None,
+                format!(
+                    "Cargo.lock is missing or out of date, so {why}: run `cargo slsa pin` first"
+                ),
+            )
+            .into()),
+        }
+    }
+
     /// Path of `Cargo.lock`.
     pub fn lock_path(&self) -> PathBuf {
         self.root.join("Cargo.lock")

@@ -3,38 +3,13 @@
 //! flow GitHub Actions runs, the identity/issuer policy, the certificate's source claims, and
 //! tampering.
 
-use std::path::Path;
-use std::process::Command;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 use slsa_tests::sigstore::{self, Claims};
 use slsa_tests::{Env, FakeSigstore, Project, RunOutput, run};
 
-use crate::{codes, json};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use crate::{codes, git, json};
 
 struct Fixture {
     env: Env,

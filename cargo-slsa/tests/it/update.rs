@@ -3,14 +3,13 @@
 //! the work tree, and pull requests (opened, updated in place on a rerun, superseded, limited,
 //! rate limits and server errors survived).
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use slsa_tests::github::TOKEN;
 use slsa_tests::{Advisory, AdvisoryDb, CrateBuilder, Env, FakeGitHub, Project, RunOutput, run};
 
-use crate::{codes, json, slsa, tree};
+use crate::{codes, git, json, slsa, tree};
 
 const OLD: &str = "2020-01-01T00:00:00Z";
 
@@ -342,24 +341,6 @@ fn ignore_rules_and_groups_come_from_configuration() {
     );
     let out = slsa(&env, project.path(), &["update", "--dry-run"]).assert_code(2);
     assert!(out.stderr.contains("Cargo.toml:18"), "{out:?}");
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "{out:?}");
 }
 
 struct Prs {
