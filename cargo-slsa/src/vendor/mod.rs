@@ -10,6 +10,9 @@
 //!
 //! Writing: the new tree is built in a staging directory beside DIR and swapped in with two
 //! renames; a run killed in between leaves `DIR.slsa-old`, which the next run puts back.
+//! Unchanged crates whose directories still look exactly as this machine wrote them (the stat
+//! cache in `target/slsa/vendor-stat.json`) are moved into the staging tree rather than read and
+//! re-linked; each move is marked first, so an error or a killed run puts them back.
 //!
 //! Incremental: a crate whose manifest record still matches the lock and whose files all still
 //! verify is hard-linked from the current tree instead of extracted again. `--platform`: crates
@@ -249,7 +252,13 @@ type Vendored = Result<(CrateRecord, bool)>;
 /// Vendor one crate into `staging/<dir>`: reuse the current tree's copy when its record
 /// matches and it still verifies, else extract (registry, after the checksum check) or copy
 /// (git). Returns its manifest record and whether it was reused.
-fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: &Path) -> Vendored {
+fn vendor_one(
+    p: &Planned,
+    previous: Option<&CrateRecord>,
+    cached: Option<&StatEntry>,
+    dir: &Path,
+    staging: &Path,
+) -> Vendored {
     let dest = staging.join(&p.dir);
     let previous = previous.filter(|r| {
         r.name == p.name
@@ -258,6 +267,20 @@ fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: 
             && r.package == p.checksum
             && r.stub == p.stub
     });
+    // Unchanged since this machine wrote it (same files, sizes, times, inodes, modes): move the
+    // crate's directory into the new tree as it is, without reading it. A marker first, so an
+    // interrupted run can put it back (see `put_back`).
+    if let (Some(prev), Some(entry)) = (previous, cached)
+        && entry.tree == prev.tree
+        && fingerprint(&dir.join(&p.dir)).ok().as_deref() == Some(entry.fingerprint.as_str())
+    {
+        let markers = staging.join(MOVED);
+        std::fs::create_dir_all(&markers)?;
+        std::fs::write(markers.join(&p.dir), b"")?;
+        std::fs::rename(dir.join(&p.dir), &dest)
+            .with_context(|| format!("moving {} into the new tree", p.dir))?;
+        return Ok((prev.clone(), true));
+    }
     let reused = match previous {
         Some(_) => reuse(&dir.join(&p.dir), p, &dest)?,
         None => None,
@@ -306,6 +329,94 @@ fn vendor_one(p: &Planned, previous: Option<&CrateRecord>, dir: &Path, staging: 
         stub: p.stub,
     };
     Ok((record, was_reused))
+}
+
+/// Inside a staging directory: one empty file per crate directory moved there from the current
+/// tree, written before the move.
+const MOVED: &str = ".slsa-moved";
+
+/// A crate's entry in the stat cache: its tree digest and the fingerprint of its directory.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct StatEntry {
+    tree: String,
+    fingerprint: String,
+}
+
+/// The stat cache (in the target directory, never in the committed tree: inodes and times are
+/// this machine's): vendor directory → crate directory → entry.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct StatCache {
+    dirs: BTreeMap<String, BTreeMap<String, StatEntry>>,
+}
+
+fn stat_cache_path(ws: &Workspace) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { ws.root.join(t) })
+        .unwrap_or_else(|| ws.root.join("target"))
+        .join("slsa")
+        .join("vendor-stat.json")
+}
+
+/// What `lstat` says about every entry of a crate directory (path, size, modification time,
+/// inode, mode), hashed: equal fingerprints mean nothing was rewritten, replaced or re-timed
+/// since. Only re-vendoring trusts it; `--verify` always reads every byte.
+fn fingerprint(crate_dir: &Path) -> Result<String> {
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+    let mut lines: Vec<String> = crate_entries(crate_dir)?
+        .into_iter()
+        .map(|(rel, _, m)| (rel, m))
+        .chain(
+            std::fs::symlink_metadata(crate_dir.join(CHECKSUM))
+                .ok()
+                .map(|m| (CHECKSUM.to_string(), m)),
+        )
+        .map(|(rel, m)| {
+            #[cfg(unix)]
+            let id = format!("{} {} {} {}", m.mtime(), m.mtime_nsec(), m.ino(), m.mode());
+            #[cfg(not(unix))]
+            let id = format!("{:?}", m.modified().ok());
+            format!("{rel}\0{}\0{id}", m.len())
+        })
+        .collect();
+    lines.sort();
+    Ok(hex::encode(Sha256::digest(lines.join("\n").as_bytes())))
+}
+
+/// Puts moved crate directories back when dropped armed (every error path before the swap).
+struct PutBackGuard {
+    staging: PathBuf,
+    dir: PathBuf,
+    armed: bool,
+}
+
+impl Drop for PutBackGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = put_back(&self.staging, &self.dir);
+        }
+    }
+}
+
+/// Move crate directories an interrupted or failed run had moved into `staging` back to `dir`
+/// (those with a marker whose directory is not in `dir`).
+fn put_back(staging: &Path, dir: &Path) -> Result<usize> {
+    let Ok(markers) = std::fs::read_dir(staging.join(MOVED)) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for m in markers.flatten() {
+        let name = m.file_name();
+        let (from, to) = (staging.join(&name), dir.join(&name));
+        if from.is_dir() && std::fs::symlink_metadata(&to).is_err() {
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("putting {} back", to.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// The files of a stub: the crate's `Cargo.toml` and an empty `src/lib.rs` (so target
@@ -647,12 +758,21 @@ fn recover(dir: &Path) -> Result<bool> {
         && let Ok(entries) = std::fs::read_dir(parent)
     {
         let prefix = format!(".{name}.slsa-staging-");
+        let old = sibling(dir, "slsa-old");
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().starts_with(&prefix) {
+                // Crates the killed run had moved out of the old tree go back to it first
+                // (to DIR, or to DIR.slsa-old when the run died inside the swap).
+                if dir.is_dir() {
+                    put_back(&e.path(), dir)?;
+                } else if old.is_dir() {
+                    put_back(&e.path(), &old)?;
+                }
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
+    let _ = std::fs::remove_dir_all(dir.join(MOVED));
     let old = sibling(dir, "slsa-old");
     let old_exists = std::fs::symlink_metadata(&old).is_ok();
     if std::fs::symlink_metadata(dir).is_err() && old_exists {
@@ -839,6 +959,20 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         ))
         .tempdir_in(&parent)
         .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
+    // Declared after `staging`, so it is dropped first: on any error before the swap, crate
+    // directories moved into the staging tree go back to DIR before the staging tree is removed.
+    let mut put_back_guard = PutBackGuard {
+        staging: staging.path().to_path_buf(),
+        dir: dir.clone(),
+        armed: true,
+    };
+    let stat_path = stat_cache_path(&ws);
+    let mut stat_cache: StatCache = std::fs::read_to_string(&stat_path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let dir_key = dir.display().to_string();
+    let cached_stats = stat_cache.dirs.remove(&dir_key).unwrap_or_default();
     let bar = ctx
         .progress()
         .spinner(format!("vendoring {} crates", plan.len()));
@@ -851,6 +985,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default();
     let mut reused_count = 0usize;
+    let mut reused_dirs = BTreeSet::new();
     let mut sources = BTreeSet::new();
     // Each crate on its own, on every core; results in plan order.
     let workers = std::thread::available_parallelism()
@@ -871,7 +1006,13 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
                     if failed.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
                     }
-                    let res = vendor_one(p, old_manifest.crates.get(&p.dir), &dir, staging.path());
+                    let res = vendor_one(
+                        p,
+                        old_manifest.crates.get(&p.dir),
+                        cached_stats.get(&p.dir),
+                        &dir,
+                        staging.path(),
+                    );
                     if res.is_err() {
                         failed.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -900,6 +1041,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         let (record, reused) = res?;
         if reused {
             reused_count += 1;
+            reused_dirs.insert(p.dir.clone());
         }
         manifest.crates.insert(p.dir.clone(), record);
         sources.insert(p.source.clone());
@@ -944,10 +1086,39 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         }
         return Err(e).with_context(|| format!("moving the new tree to {}", dir.display()));
     }
-    // The staged path no longer exists; the guard's cleanup finds nothing to remove.
+    // The staged path no longer exists; the guards' cleanup finds nothing to do.
+    put_back_guard.armed = false;
+    drop(put_back_guard);
     drop(staging);
+    let _ = std::fs::remove_dir_all(dir.join(MOVED));
     if had_old {
         std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    }
+    // Remember how each crate directory looks on this machine, for the next run.
+    let mut entries = BTreeMap::new();
+    for (name, record) in &manifest.crates {
+        let fp = match cached_stats.get(name) {
+            Some(e) if e.tree == record.tree && reused_dirs.contains(name) => e.fingerprint.clone(),
+            _ => match fingerprint(&dir.join(name)) {
+                Ok(f) => f,
+                Err(_) => continue,
+            },
+        };
+        entries.insert(
+            name.clone(),
+            StatEntry {
+                tree: record.tree.clone(),
+                fingerprint: fp,
+            },
+        );
+    }
+    stat_cache.dirs.insert(dir_key, entries);
+    if let Some(parent) = stat_path.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+        && let Ok(json) = serde_json::to_vec(&stat_cache)
+    {
+        // Best effort: without the cache the next run reads every crate instead.
+        let _ = crate::fsx::write_atomic(&stat_path, &json);
     }
     report.changes.push(Change {
         file: dir.clone(),

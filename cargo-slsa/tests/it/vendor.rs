@@ -543,3 +543,47 @@ fn host_side_dependencies_are_kept_when_filtering_for_another_target() {
     assert_eq!(report["summary"]["stubs"], 0, "{report:#}");
     assert!(project.exists("vendor/unixdep/src/big.rs"));
 }
+
+#[test]
+fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture();
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    let ino = |rel: &str| {
+        std::fs::metadata(f.project.join(rel))
+            .expect("vendored crate")
+            .ino()
+    };
+    let before = ino("vendor/tool");
+    let again = json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    );
+    assert_eq!(
+        ino("vendor/tool"),
+        before,
+        "the same directory, moved into the new tree: {again}"
+    );
+    // The stat cache lives in the target directory, not in the committed tree.
+    assert!(f.project.exists("target/slsa/vendor-stat.json"));
+    assert!(!f.project.exists("vendor/.slsa-moved"));
+
+    // A run killed after moving a crate into its staging tree: the next run puts it back.
+    let staging = f.project.join(".vendor.slsa-staging-killed");
+    std::fs::create_dir_all(staging.join(".slsa-moved")).expect("staging");
+    std::fs::write(staging.join(".slsa-moved/tool"), "").expect("marker");
+    std::fs::rename(f.project.join("vendor/tool"), staging.join("tool")).expect("move");
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    assert!(!staging.exists(), "the stale staging tree is gone");
+    assert_eq!(ino("vendor/tool"), before, "put back, then kept");
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+
+    // Touched files are read again (and a tampered one replaced), whatever the cache says.
+    f.project.write("vendor/tool/README.md", "tampered\n");
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
+}
