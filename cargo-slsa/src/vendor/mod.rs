@@ -1169,6 +1169,30 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
         );
         return Ok(report);
     }
+    // Crates an interrupted run moved into its staging tree are not in DIR until the next run
+    // puts them back: say so, rather than only listing them as missing.
+    if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+        && let Ok(entries) = std::fs::read_dir(parent)
+    {
+        let prefix = format!(".{name}.slsa-staging-");
+        for e in entries.flatten() {
+            let moved = e.path().join(MOVED);
+            if e.file_name().to_string_lossy().starts_with(&prefix) && moved.is_dir() {
+                report.findings.push(
+                    Finding::new(
+                        VendorCode::Stale.rule(),
+                        format!(
+                            "an interrupted vendor run left crates of {} in {}",
+                            dir.display(),
+                            e.path().display()
+                        ),
+                    )
+                    .at(dir, None, None)
+                    .with_fix("run `cargo slsa vendor`, which puts them back first"),
+                );
+            }
+        }
+    }
     let manifest: Manifest = match std::fs::read_to_string(&manifest_path) {
         Ok(s) => serde_json::from_str(&s).map_err(|e| {
             InputError::at(

@@ -577,6 +577,18 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
     std::fs::create_dir_all(staging.join(".slsa-moved")).expect("staging");
     std::fs::write(staging.join(".slsa-moved/tool"), "").expect("marker");
     std::fs::rename(f.project.join("vendor/tool"), staging.join("tool")).expect("move");
+    // --verify changes nothing, and says why the crate is missing.
+    let out = slsa(
+        &f.env,
+        f.project.path(),
+        &["vendor", "--verify", "--format", "json"],
+    )
+    .assert_code(1);
+    assert!(
+        out.stdout.contains("an interrupted vendor run left crates"),
+        "{}",
+        out.stdout
+    );
     slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
     assert!(!staging.exists(), "the stale staging tree is gone");
     assert_eq!(ino("vendor/tool"), before, "put back, then kept");
@@ -586,4 +598,42 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
     f.project.write("vendor/tool/README.md", "tampered\n");
     slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
     assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
+}
+
+#[test]
+fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
+    let f = fixture();
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    // Something to write each time: a new version of one crate (one lock per delay would be
+    // slow; alternate between two locks).
+    f.env.registry().publish(CrateBuilder::new("dup", "2.0.1"));
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["update", "-p", "dup@2.0.0"]);
+    run(c).assert_success();
+    let mut c = f.env.cargo(f.project.path());
+    c.arg("fetch");
+    run(c).assert_success();
+    for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160] {
+        // A tampered file forces reading and rewriting one crate on every run.
+        f.project.write("vendor/tool/README.md", "tampered\n");
+        let mut cmd = f.env.command(crate::bin(), f.project.path());
+        cmd.args(["vendor", "--offline", "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn vendor");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // The next run repairs whatever the killed one left; the tree then verifies.
+        slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+        slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+        assert!(f.project.read("vendor/dup/Cargo.toml").contains("2.0.1"));
+        let leftovers: Vec<String> = std::fs::read_dir(f.project.path())
+            .expect("project")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("slsa-staging") || n.ends_with("slsa-old"))
+            .collect();
+        assert!(leftovers.is_empty(), "delay {delay_ms} ms: {leftovers:?}");
+    }
 }
