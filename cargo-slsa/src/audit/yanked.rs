@@ -8,18 +8,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
-use tame_index::external::{reqwest, tokio};
+use tame_index::external::tokio;
 use tame_index::index::{AsyncRemoteSparseIndex, FileLock, SparseIndex};
 use tame_index::{IndexLocation, IndexUrl};
 
 use crate::workspace::lock::{CRATES_IO_REGISTRY, CRATES_IO_SPARSE};
 use crate::workspace::{LockPackage, SourceKind};
 
-/// Per-request timeout.
-const TIMEOUT: Duration = Duration::from_secs(20);
+use crate::registry::TIMEOUT;
 
 /// What the registries said.
 #[derive(Debug, Default)]
@@ -69,24 +67,16 @@ pub fn check(root: &Path, packages: &[&LockPackage]) -> Result<Outcome> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("cargo-slsa/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+    let client = crate::registry::http_client()?;
     let lock = FileLock::unlocked();
 
     for (key, pkgs) in by_index {
         let url = if key == "crates-io" {
-            // A replaced crates.io is asked through its replacement; otherwise the sparse
-            // index (the version argument only picks sparse over git for old cargos).
-            let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
-            match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
-                Ok(IndexUrl::CratesIoGit) => IndexUrl::CratesIoSparse,
+            // A replaced crates.io is asked through its replacement.
+            match crate::registry::crates_io_index(root) {
                 Ok(u) => u,
                 Err(e) => {
-                    out.problems
-                        .push(format!("could not read cargo's source configuration: {e}"));
+                    out.problems.push(format!("{e}"));
                     continue;
                 }
             }

@@ -19,7 +19,33 @@ use tame_index::utils::flock::LockOptions;
 use tame_index::{IndexLocation, IndexUrl};
 
 /// Per-request timeout.
-const TIMEOUT: Duration = Duration::from_secs(20);
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The HTTP client every registry request goes through: bounded by timeouts, and identifying
+/// itself as crates.io's policy asks.
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!(
+            "cargo-slsa/",
+            env!("CARGO_PKG_VERSION"),
+            " (+https://github.com/cargo-slsa/cargo-slsa)"
+        ))
+        .build()
+}
+
+/// crates.io's index as cargo's configuration for `root` resolves it: a source replacement
+/// when there is one, else the sparse index (the version argument only picks sparse over git
+/// for old cargos).
+pub fn crates_io_index(root: &Path) -> Result<IndexUrl<'static>> {
+    let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
+    match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
+        Ok(IndexUrl::CratesIoGit) => Ok(IndexUrl::CratesIoSparse),
+        Ok(u) => Ok(u),
+        Err(e) => Err(anyhow!("could not read cargo's source configuration: {e}")),
+    }
+}
 
 /// One published version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,16 +126,7 @@ pub fn fetch_from(
                     format!("sparse+{}", u.trim_end_matches('/').to_owned() + "/").into(),
                 )
             }
-            None => {
-                let config_root = tame_index::PathBuf::from_path_buf(root.to_path_buf()).ok();
-                match IndexUrl::crates_io(config_root, None, Some("1.95.0")) {
-                    Ok(IndexUrl::CratesIoGit) => IndexUrl::CratesIoSparse,
-                    Ok(u) => u,
-                    Err(e) => {
-                        return Err(anyhow!("could not read cargo's source configuration: {e}"));
-                    }
-                }
-            }
+            None => crates_io_index(root)?,
         },
     };
     if !url.is_sparse() {
@@ -168,15 +185,7 @@ pub fn fetch_from(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!(
-            "cargo-slsa/",
-            env!("CARGO_PKG_VERSION"),
-            " (+https://github.com/cargo-slsa/cargo-slsa)"
-        ))
-        .build()?;
+    let client = http_client()?;
     let remote = AsyncRemoteSparseIndex::new(index, client);
     let results = runtime.block_on(remote.krates(names.clone(), cached, Some(TIMEOUT), &lock));
     for name in names {
@@ -207,16 +216,7 @@ pub fn repositories(index: &str, names: &[String]) -> BTreeMap<String, String> {
     else {
         return out;
     };
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!(
-            "cargo-slsa/",
-            env!("CARGO_PKG_VERSION"),
-            " (+https://github.com/cargo-slsa/cargo-slsa)"
-        ))
-        .build()
-    else {
+    let Ok(client) = http_client() else {
         return out;
     };
     let base = index.strip_prefix("sparse+").unwrap_or(index);
