@@ -21,12 +21,12 @@
 //!
 //! `--write-config` merges the configuration into `.cargo/config.toml` with toml_edit.
 //!
-//! Not yet here (tracked on the vendor issue): for git crates, the normalised `Cargo.toml`
-//! cargo vendor writes (cargo rewrites it as `cargo package` does; we copy the checkout's
-//! manifest as is, so a git crate's `Cargo.toml` and its checksum differ).
+//! A git crate's `Cargo.toml` is replaced by the normalised manifest cargo vendor generates
+//! (workspace inheritance resolved, targets spelled out; see [`normalize`]).
 
 pub mod codes;
 mod extract;
+mod normalize;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -161,16 +161,19 @@ fn dir_names(
     Ok(out)
 }
 
-/// Copy a git package's files (what cargo packages from a checkout: everything but `.git`,
-/// nested packages and cargo's own marker files) into `dest`, or with `dest` `None` only hash
-/// them. Symlinks are followed only to files inside the package (copied as files); any other
-/// link is refused.
+/// Copy a git package's files into `dest`, or with `dest` `None` only hash them. The files
+/// are the ones cargo packages from a checkout: everything but `.git`, nested packages, the
+/// package's `target`, and cargo's own marker files, filtered by `package.include` /
+/// `package.exclude` with cargo's gitignore rules. `Cargo.toml` is replaced by the normalised
+/// manifest cargo vendor generates (see [`normalize`]). Symlinks are followed only to files
+/// inside the package (copied as files); any other link is refused.
 fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, FileEntry>> {
+    type Keep<'a> = dyn Fn(&Path, bool) -> bool + 'a;
     fn walk(
         root: &Path,
         dir: &Path,
-        dest: Option<&Path>,
-        files: &mut BTreeMap<String, FileEntry>,
+        keep: &Keep,
+        out: &mut Vec<(String, PathBuf, bool)>,
         depth: usize,
     ) -> Result<()> {
         if depth > 64 {
@@ -210,39 +213,84 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
                 lmeta
             };
             if meta.is_dir() {
-                if p.join("Cargo.toml").is_file() || name == "target" {
+                if p.join("Cargo.toml").is_file() || (depth == 0 && name == "target") {
                     continue; // another package (or build output), not part of this one
                 }
-                walk(root, &p, dest, files, depth + 1)?;
-            } else if meta.is_file() {
-                if extract::skipped(&rel_s) {
-                    continue;
+                if keep(rel, true) {
+                    walk(root, &p, keep, out, depth + 1)?;
                 }
-                let bytes = std::fs::read(&p)?;
-                let executable = extract::is_executable(&meta);
-                if let Some(dest) = dest {
-                    let target = dest.join(rel);
-                    if let Some(parent) = target.parent() {
-                        std::fs::create_dir_all(parent)?;
-                    }
-                    extract::write_file(&target, &bytes, executable)?;
-                }
-                files.insert(
-                    rel_s,
-                    FileEntry {
-                        sha256: hex::encode(Sha256::digest(&bytes)),
-                        executable,
-                    },
-                );
+            } else if meta.is_file() && keep(rel, false) {
+                out.push((rel_s, p, extract::is_executable(&meta)));
             }
         }
         Ok(())
     }
+    let checkout = src
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(src);
+    let manifest = normalize::Normalized::load(src, checkout)?;
+    let (include, exclude) = manifest.include_exclude();
+    let rules = |lines: &[String]| -> Result<ignore::gitignore::Gitignore> {
+        let mut b = ignore::gitignore::GitignoreBuilder::new(src);
+        for line in lines {
+            b.add_line(None, line)
+                .with_context(|| format!("{}: bad include/exclude rule {line:?}", src.display()))?;
+        }
+        Ok(b.build()?)
+    };
+    let (include_rules, exclude_rules) = (rules(include)?, rules(exclude)?);
+    let has_include = !include.is_empty();
+    // cargo: `include` and `exclude` are exclusive; `include` is checked on files only.
+    let keep = |rel: &Path, is_dir: bool| -> bool {
+        if rel == Path::new("Cargo.toml") || rel == Path::new("Cargo.lock") {
+            return true;
+        }
+        if has_include {
+            is_dir
+                || include_rules
+                    .matched_path_or_any_parents(rel, false)
+                    .is_ignore()
+        } else {
+            !exclude_rules
+                .matched_path_or_any_parents(rel, is_dir)
+                .is_ignore()
+        }
+    };
+    let mut listed = Vec::new();
+    walk(src, src, &keep, &mut listed, 0)?;
+    let packaged: Vec<PathBuf> = listed
+        .iter()
+        .map(|(rel, _, _)| PathBuf::from(rel))
+        .collect();
     let mut files = BTreeMap::new();
     if let Some(d) = dest {
         std::fs::create_dir_all(d)?;
     }
-    walk(src, src, dest, &mut files, 0)?;
+    for (rel, path, executable) in listed {
+        if extract::skipped(&rel) {
+            continue;
+        }
+        let (bytes, executable) = if rel == "Cargo.toml" {
+            (manifest.vendored(&packaged)?.into_bytes(), false)
+        } else {
+            (std::fs::read(&path)?, executable)
+        };
+        if let Some(dest) = dest {
+            let target = dest.join(&rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            extract::write_file(&target, &bytes, executable)?;
+        }
+        files.insert(
+            rel,
+            FileEntry {
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                executable,
+            },
+        );
+    }
     Ok(files)
 }
 
