@@ -14,6 +14,12 @@
 //! cache in `target/slsa/vendor-stat.json`) are moved into the staging tree rather than read and
 //! re-linked; each move is marked first, so an error or a killed run puts them back.
 //!
+//! Pipelined: while `cargo metadata --locked` resolves (it is the authority on the lock), the
+//! registry crates DIR does not hold yet are already extracted into the staging tree from the
+//! Cargo.lock on disk; that work is kept only if cargo then reports the same root and the lock
+//! is unchanged byte for byte, and DIR itself is never touched meanwhile (cargo may be reading
+//! it through a source replacement).
+//!
 //! Incremental: a crate whose manifest record still matches the lock and whose files all still
 //! verify is hard-linked from the current tree instead of extracted again. `--platform`: crates
 //! no build for those targets can compile become stubs (their `Cargo.toml` and an empty lib), so
@@ -294,8 +300,13 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
     Ok(files)
 }
 
-/// The outcome of [`vendor_one`]: the crate's record and whether it was reused.
-type Vendored = Result<(CrateRecord, bool)>;
+/// The outcome of [`vendor_one`]: the crate's record, whether it was reused, and the
+/// fingerprint of its directory as written (for the stat cache; `None` if it could not be
+/// read, which only costs the next run a full check).
+type Vendored = Result<VendoredCrate>;
+
+/// A vendored crate: its record, whether it was reused, its directory's fingerprint.
+type VendoredCrate = (CrateRecord, bool, Option<String>);
 
 /// Vendor one crate into `staging/<dir>`: reuse the current tree's copy when its record
 /// matches and it still verifies, else extract (registry, after the checksum check) or copy
@@ -327,7 +338,7 @@ fn vendor_one(
         std::fs::write(markers.join(&p.dir), b"")?;
         std::fs::rename(dir.join(&p.dir), &dest)
             .with_context(|| format!("moving {} into the new tree", p.dir))?;
-        return Ok((prev.clone(), true));
+        return Ok((prev.clone(), true, Some(entry.fingerprint.clone())));
     }
     let reused = match previous {
         Some(_) => reuse(&dir.join(&p.dir), p, &dest)?,
@@ -376,7 +387,9 @@ fn vendor_one(
         tree: tree::tree_digest(&files),
         stub: p.stub,
     };
-    Ok((record, was_reused))
+    // Taken here, on this crate's worker, rather than over the whole tree after the swap: the
+    // swap renames only the staging directory, so nothing fingerprinted changes.
+    Ok((record, was_reused, fingerprint(&dest).ok()))
 }
 
 /// Inside a staging directory: one empty file per crate directory moved there from the current
@@ -397,12 +410,12 @@ struct StatCache {
     dirs: BTreeMap<String, BTreeMap<String, StatEntry>>,
 }
 
-fn stat_cache_path(ws: &Workspace) -> PathBuf {
+fn stat_cache_path(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { ws.root.join(t) })
-        .unwrap_or_else(|| ws.root.join("target"))
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"))
         .join("slsa")
         .join("vendor-stat.json")
 }
@@ -799,6 +812,23 @@ fn is_vendor_tree(dir: &Path) -> bool {
     })
 }
 
+/// Whether an interrupted run left anything for [`recover`] to do.
+fn needs_recovery(dir: &Path) -> bool {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+    else {
+        return true;
+    };
+    let prefix = format!(".{name}.slsa-staging-");
+    let staging_left = std::fs::read_dir(parent).map_or(true, |entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    });
+    staging_left
+        || std::fs::symlink_metadata(sibling(dir, "slsa-old")).is_ok()
+        || std::fs::symlink_metadata(dir.join(MOVED)).is_ok()
+}
+
 /// Put back a tree left by a run killed between the two renames of the swap, and remove
 /// staging directories of runs killed earlier.
 fn recover(dir: &Path) -> Result<bool> {
@@ -843,15 +873,236 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Run `cargo slsa vendor`.
+/// DIR: the argument (default `vendor`), relative to the workspace root.
+fn vendor_dir(root: &Path, args: &VendorArgs) -> PathBuf {
+    let arg = args.dir.clone().unwrap_or_else(|| PathBuf::from("vendor"));
+    if arg.is_absolute() {
+        arg
+    } else {
+        root.join(arg)
+    }
+}
+
+fn read_manifest(dir: &Path) -> Manifest {
+    std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// A staging directory beside DIR, with its put-back guard.
+fn new_staging(dir: &Path, root: &Path) -> Result<(tempfile::TempDir, PutBackGuard)> {
+    let parent = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.to_path_buf());
+    std::fs::create_dir_all(&parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(
+            ".{}.slsa-staging-",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("vendor")
+        ))
+        .tempdir_in(&parent)
+        .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
+    let guard = PutBackGuard {
+        staging: staging.path().to_path_buf(),
+        dir: dir.to_path_buf(),
+        armed: true,
+    };
+    Ok((staging, guard))
+}
+
+/// What identifies a planned crate's content.
+type PlanKey = (String, String, String, Option<String>);
+
+fn plan_key(p: &Planned) -> PlanKey {
+    (
+        p.name.clone(),
+        p.version.clone(),
+        p.source.clone(),
+        p.checksum.clone(),
+    )
+}
+
+/// Vendor every crate of `plan` whose `pre` slot is empty into `staging`, on every core;
+/// results in plan order. With `stop_on_error` the first failure stops the rest (a crate not
+/// attempted has no result).
+#[allow(clippy::too_many_arguments)]
+fn vendor_all(
+    plan: &[Planned],
+    pre: Vec<Option<Vendored>>,
+    old: &Manifest,
+    cached: &BTreeMap<String, StatEntry>,
+    dir: &Path,
+    staging: &Path,
+    stop_on_error: bool,
+    on_done: &(dyn Fn(&Planned) + Sync),
+) -> Result<Vec<Option<Vendored>>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let todo: Vec<bool> = pre.iter().map(Option::is_none).collect();
+    let results = std::sync::Mutex::new(pre);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = plan.get(i) else { break };
+                    if stop_on_error && failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if !todo.get(i).copied().unwrap_or(false) {
+                        on_done(p);
+                        continue;
+                    }
+                    let res =
+                        vendor_one(p, old.crates.get(&p.dir), cached.get(&p.dir), dir, staging);
+                    if res.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    on_done(p);
+                    if let Ok(mut r) = results.lock()
+                        && let Some(slot) = r.get_mut(i)
+                    {
+                        *slot = Some(res);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .map_err(|_| anyhow!("a vendoring thread panicked"))
+}
+
+/// Crates vendored while `cargo metadata` was still resolving: the registry crates of the
+/// Cargo.lock under the root cargo is expected to report, each checked against the lock's
+/// checksum as always. The run keeps this work only when cargo reports that root and the lock
+/// is byte for byte the one planned from (so the plan is the same); otherwise it is dropped,
+/// which puts any crate moved out of DIR back and removes the staging tree.
+struct Prefetch {
+    dir: PathBuf,
+    lock_bytes: Vec<u8>,
+    // Declaration order is drop order: moved crates go back before the staging tree is removed.
+    guard: PutBackGuard,
+    staging: tempfile::TempDir,
+    done: HashMap<String, (PlanKey, VendoredCrate)>,
+}
+
+/// Start vendoring from the lock on disk (see [`Prefetch`]); `None` whenever anything is not
+/// plainly the usual case (verification, `--platform`, a DIR the run would refuse, no lock),
+/// leaving all of it to the checked path.
+fn prefetch(root: &Path, args: &VendorArgs) -> Option<Prefetch> {
+    if args.verify || !args.platform.is_empty() {
+        return None;
+    }
+    let dir = vendor_dir(root, args);
+    match std::fs::symlink_metadata(&dir) {
+        Err(_) => {}
+        Ok(m) if m.is_dir() => {
+            let canon = std::fs::canonicalize(&dir).ok()?;
+            let root_c = std::fs::canonicalize(root).ok()?;
+            if root_c.starts_with(&canon) || !is_vendor_tree(&canon) {
+                return None;
+            }
+        }
+        Ok(_) => return None,
+    }
+    if !dir.parent().is_some_and(Path::is_dir) {
+        return None;
+    }
+    let lock_path = root.join("Cargo.lock");
+    let lock_bytes = std::fs::read(&lock_path).ok()?;
+    let lock = Lockfile::parse(&lock_path, String::from_utf8(lock_bytes.clone()).ok()?).ok()?;
+    let keys: Vec<(String, String, String)> = lock
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.version.clone(), p.source.clone()?)))
+        .collect();
+    let names = dir_names(&keys, args.versioned_dirs).ok()?;
+    let home = cargo_home().ok()?;
+    let mut plan = Vec::new();
+    for p in &lock.packages {
+        let (Some(source), Some(checksum)) = (&p.source, &p.checksum) else {
+            continue;
+        };
+        if source.starts_with("git+") {
+            continue;
+        }
+        let key = (p.name.clone(), p.version.clone(), source.clone());
+        let (Some(dir_name), Ok(from)) =
+            (names.get(&key), cached_crates(&home, &p.name, &p.version))
+        else {
+            continue;
+        };
+        plan.push(Planned {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            source: source.clone(),
+            checksum: Some(checksum.clone()),
+            dir: dir_name.clone(),
+            from,
+            git: false,
+            stub: false,
+        });
+    }
+    // Left by an interrupted run: the checked path repairs that first.
+    if needs_recovery(&dir) {
+        return None;
+    }
+    // DIR itself is not touched: cargo may be reading it right now (a source replacement
+    // pointing at it), so crates DIR already holds are left to the checked path.
+    let old = read_manifest(&dir);
+    plan.retain(|p| !old.crates.contains_key(&p.dir));
+    let (staging, guard) = new_staging(&dir, root).ok()?;
+    let pre = plan.iter().map(|_| None).collect();
+    let results = vendor_all(
+        &plan,
+        pre,
+        &Manifest::default(),
+        &BTreeMap::new(),
+        &dir,
+        staging.path(),
+        false,
+        &|_| {},
+    );
+    let mut done = HashMap::new();
+    for (p, r) in plan.iter().zip(results.ok()?) {
+        match r {
+            Some(Ok(v)) => {
+                done.insert(p.dir.clone(), (plan_key(p), v));
+            }
+            // Redone by the checked path; nothing half-written may stay behind.
+            _ => {
+                if std::fs::remove_dir_all(staging.path().join(&p.dir)).is_err()
+                    && staging.path().join(&p.dir).exists()
+                {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(Prefetch {
+        dir,
+        lock_bytes,
+        guard,
+        staging,
+        done,
+    })
+}
+
 pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     let cargo = Cargo::new(ctx.offline, ctx.progress());
-    let ws = Workspace::load(ctx, &cargo)?;
+    // While cargo resolves, registry crates are already vendored from the lock on disk; that
+    // work is kept only if cargo then agrees (see `Prefetch`).
+    let (ws, prefetched) = Workspace::load_with(ctx, &cargo, |root| prefetch(root, args))?;
     let dir_arg = args.dir.clone().unwrap_or_else(|| PathBuf::from("vendor"));
-    let dir = if dir_arg.is_absolute() {
-        dir_arg.clone()
-    } else {
-        ws.root.join(&dir_arg)
-    };
+    let dir = vendor_dir(&ws.root, args);
     let lock = match (ws.lock_state, &ws.lock) {
         (LockState::Fresh, Some(l)) => l,
         _ => {
@@ -870,7 +1121,12 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
 
     check_destination(&dir, &ws)?;
     let mut report = Report::new("vendor", VendorCode::rules());
-    if recover(&dir)? {
+    let lock_bytes = std::fs::read(&lock.path).ok();
+    // Dropping a prefetch that does not match puts its moved crates back and removes its tree.
+    let prefetched =
+        prefetched.filter(|p| p.dir == dir && lock_bytes.as_deref() == Some(&p.lock_bytes[..]));
+    // (A prefetch only starts when there is nothing to recover.)
+    if prefetched.is_none() && recover(&dir)? {
         report.notes.push(format!(
             "restored {} from an interrupted run",
             dir.display()
@@ -994,27 +1250,29 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         });
     }
 
-    // Build the new tree in a staging directory beside DIR.
-    let parent = dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| ws.root.clone());
-    std::fs::create_dir_all(&parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.slsa-staging-",
-            dir.file_name().and_then(|n| n.to_str()).unwrap_or("vendor")
-        ))
-        .tempdir_in(&parent)
-        .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
+    // Build the new tree in a staging directory beside DIR (the prefetch's, when kept).
+    let (staging, guard, mut done) = match prefetched {
+        Some(p) => (p.staging, p.guard, p.done),
+        None => {
+            let (staging, guard) = new_staging(&dir, &ws.root)?;
+            (staging, guard, HashMap::new())
+        }
+    };
     // Declared after `staging`, so it is dropped first: on any error before the swap, crate
     // directories moved into the staging tree go back to DIR before the staging tree is removed.
-    let mut put_back_guard = PutBackGuard {
-        staging: staging.path().to_path_buf(),
-        dir: dir.clone(),
-        armed: true,
-    };
-    let stat_path = stat_cache_path(&ws);
+    let mut put_back_guard = guard;
+    let mut pre: Vec<Option<Vendored>> = Vec::with_capacity(plan.len());
+    for p in &plan {
+        pre.push(match done.remove(&p.dir) {
+            Some((key, v)) if key == plan_key(p) && !p.git && !p.stub => Some(Ok(v)),
+            Some(_) => bail!("internal error: a prefetched crate does not match the plan"),
+            None => None,
+        });
+    }
+    if !done.is_empty() {
+        bail!("internal error: prefetched crates that are not in the plan");
+    }
+    let stat_path = stat_cache_path(&ws.root);
     let mut stat_cache: StatCache = std::fs::read_to_string(&stat_path)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -1028,68 +1286,38 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         version: 1,
         crates: BTreeMap::new(),
     };
-    let old_manifest: Manifest = std::fs::read_to_string(dir.join(MANIFEST))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
+    let old_manifest = read_manifest(&dir);
     let mut reused_count = 0usize;
-    let mut reused_dirs = BTreeSet::new();
+    let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
     let mut sources = BTreeSet::new();
-    // Each crate on its own, on every core; results in plan order.
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Vendored>>> =
-        std::sync::Mutex::new((0..plan.len()).map(|_| None).collect());
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(p) = plan.get(i) else { break };
-                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    let res = vendor_one(
-                        p,
-                        old_manifest.crates.get(&p.dir),
-                        cached_stats.get(&p.dir),
-                        &dir,
-                        staging.path(),
-                    );
-                    if res.is_err() {
-                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    bar.set_message(format!(
-                        "vendoring {n}/{}: {} {}",
-                        plan.len(),
-                        p.name,
-                        p.version
-                    ));
-                    if let Ok(mut r) = results.lock()
-                        && let Some(slot) = r.get_mut(i)
-                    {
-                        *slot = Some(res);
-                    }
-                }
-            });
-        }
-    });
-    let results = results
-        .into_inner()
-        .map_err(|_| anyhow!("a vendoring thread panicked"))?;
+    let done_count = std::sync::atomic::AtomicUsize::new(0);
+    let results = vendor_all(
+        &plan,
+        pre,
+        &old_manifest,
+        &cached_stats,
+        &dir,
+        staging.path(),
+        true,
+        &|p: &Planned| {
+            let n = done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            bar.set_message(format!(
+                "vendoring {n}/{}: {} {}",
+                plan.len(),
+                p.name,
+                p.version
+            ));
+        },
+    )?;
     for (p, res) in plan.iter().zip(results) {
         // A crate not attempted (another one failed first) has no result; the error wins.
         let Some(res) = res else { continue };
-        let (record, reused) = res?;
+        let (record, reused, fp) = res?;
+        if let Some(fp) = fp {
+            fingerprints.insert(p.dir.clone(), fp);
+        }
         if reused {
             reused_count += 1;
-            reused_dirs.insert(p.dir.clone());
         }
         manifest.crates.insert(p.dir.clone(), record);
         sources.insert(p.source.clone());
@@ -1143,23 +1371,20 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     }
     // Remember how each crate directory looks on this machine, for the next run.
-    let mut entries = BTreeMap::new();
-    for (name, record) in &manifest.crates {
-        let fp = match cached_stats.get(name) {
-            Some(e) if e.tree == record.tree && reused_dirs.contains(name) => e.fingerprint.clone(),
-            _ => match fingerprint(&dir.join(name)) {
-                Ok(f) => f,
-                Err(_) => continue,
-            },
-        };
-        entries.insert(
-            name.clone(),
-            StatEntry {
-                tree: record.tree.clone(),
-                fingerprint: fp,
-            },
-        );
-    }
+    let entries = manifest
+        .crates
+        .iter()
+        .filter_map(|(name, record)| {
+            let fingerprint = fingerprints.remove(name)?;
+            Some((
+                name.clone(),
+                StatEntry {
+                    tree: record.tree.clone(),
+                    fingerprint,
+                },
+            ))
+        })
+        .collect();
     stat_cache.dirs.insert(dir_key, entries);
     if let Some(parent) = stat_path.parent()
         && std::fs::create_dir_all(parent).is_ok()

@@ -866,7 +866,10 @@ mod tests {
             PathBuf::from("src/lib.rs")
         );
         assert_eq!(normalize_path(Path::new("../a")), PathBuf::from("../a"));
-        assert_eq!(normalize_path(Path::new("../../a/./b/..")), PathBuf::from("../../a"));
+        assert_eq!(
+            normalize_path(Path::new("../../a/./b/..")),
+            PathBuf::from("../../a")
+        );
         assert_eq!(
             diff_paths(Path::new("/r/README.md"), Path::new("/r/crates/a")),
             Some(PathBuf::from("../../README.md"))

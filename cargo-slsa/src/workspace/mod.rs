@@ -196,13 +196,30 @@ impl Workspace {
     /// cargo failure (a malformed member manifest, a path that is not in a workspace, cargo
     /// missing, the network) is.
     pub fn load(ctx: &Ctx, cargo: &Cargo) -> Result<Workspace> {
+        Self::load_with(ctx, cargo, |_| ()).map(|(ws, ())| ws)
+    }
+
+    /// [`Workspace::load`], running `meanwhile` on another thread while cargo resolves, with
+    /// the root cargo is expected to report (a guess: the caller checks it against the loaded
+    /// workspace before trusting anything it did).
+    pub fn load_with<T: Send>(
+        ctx: &Ctx,
+        cargo: &Cargo,
+        meanwhile: impl FnOnce(&Path) -> T + Send,
+    ) -> Result<(Workspace, T)> {
         let manifest_path = Self::locate(ctx)?;
         // Parse first: a malformed manifest is reported by us with file:line before cargo runs.
         let entry = Manifest::load(&manifest_path)?;
         let guessed_root = guess_root(&entry)?;
         let recovered_lock = crate::fsx::recover(&guessed_root.join("Cargo.lock"))?;
 
-        let (info, lock_state, metadata_json) = match cargo.metadata_locked(&manifest_path)? {
+        let (resolved, extra) = std::thread::scope(|scope| {
+            let side = scope.spawn(|| meanwhile(&guessed_root));
+            let resolved = cargo.metadata_locked(&manifest_path);
+            (resolved, side.join())
+        });
+        let extra = extra.map_err(|_| anyhow::anyhow!("a background thread panicked"))?;
+        let (info, lock_state, metadata_json) = match resolved? {
             Ok(json) => (
                 WorkspaceInfo::from_json(&json)?,
                 LockState::Fresh,
@@ -240,17 +257,20 @@ impl Workspace {
             None
         };
         let config = Config::from_root(&root_manifest)?;
-        Ok(Workspace {
-            root: info.root,
-            root_manifest,
-            members,
-            lock,
-            lock_state,
-            config,
-            metadata_json,
-            graph: OnceLock::new(),
-            recovered_lock,
-        })
+        Ok((
+            Workspace {
+                root: info.root,
+                root_manifest,
+                members,
+                lock,
+                lock_state,
+                config,
+                metadata_json,
+                graph: OnceLock::new(),
+                recovered_lock,
+            },
+            extra,
+        ))
     }
 }
 

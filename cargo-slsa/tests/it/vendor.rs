@@ -326,6 +326,58 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
     assert!(leftovers.is_empty(), "no staging directory left behind");
 }
 
+/// Entries beside the vendor tree that a run leaves (staging trees, a moved-aside tree).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("slsa-"))
+        .collect()
+}
+
+#[test]
+fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
+    // Registry crates are vendored from the lock on disk while `cargo metadata` runs; a run
+    // that then fails (a stale lock, a tampered cache) must leave no trace of that work.
+    let f = fixture();
+    let manifest = f.project.read("Cargo.toml");
+    f.project.write(
+        "Cargo.toml",
+        &manifest.replace("dup = \"2\"", "dup = \"1\""),
+    );
+    let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
+    assert!(out.stderr.contains("out of date"), "{}", out.stderr);
+    assert!(!f.project.join("vendor").exists(), "no tree is written");
+    assert_eq!(leftovers(f.project.path()), Vec::<String>::new());
+
+    f.project.write("Cargo.toml", &manifest);
+    let cache = f.env.cargo_home().path().join("registry").join("cache");
+    let crate_file = std::fs::read_dir(&cache)
+        .expect("cache")
+        .flatten()
+        .map(|d| d.path().join("mid-1.0.0.crate"))
+        .find(|p| p.is_file())
+        .expect("mid cached");
+    let good = std::fs::read(&crate_file).expect("read");
+    std::fs::write(&crate_file, b"tampered").expect("tamper");
+    let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
+    assert!(out.stderr.contains("sha256 differs"), "{}", out.stderr);
+    assert!(!f.project.join("vendor").exists(), "no tree is written");
+    assert_eq!(leftovers(f.project.path()), Vec::<String>::new());
+
+    // With the cache repaired, the same run writes exactly what cargo vendor writes.
+    std::fs::write(&crate_file, good).expect("restore");
+    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["vendor", "--offline", "--respect-source-config", "theirs"]);
+    run(c).assert_success();
+    let mut ours = snapshot(&f.project.join("vendor"));
+    ours.remove(Path::new(".slsa-vendor.json"));
+    assert_eq!(ours, snapshot(&f.project.join("theirs")));
+}
+
 #[test]
 fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     let f = fixture();
