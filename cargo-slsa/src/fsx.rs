@@ -12,6 +12,32 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// Swap two existing directory entries in one step (Linux `renameat2` with
+/// `RENAME_EXCHANGE`): no moment in which either path is missing. Fails with
+/// [`std::io::ErrorKind::Unsupported`] elsewhere, or where the filesystem refuses, so callers
+/// can fall back to plain renames.
+pub fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(|e| {
+            if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS {
+                std::io::Error::new(std::io::ErrorKind::Unsupported, e)
+            } else {
+                std::io::Error::from(e)
+            }
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "atomic exchange is only available on Linux",
+        ))
+    }
+}
+
 /// Write `bytes` to `path` atomically, keeping the existing file's permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_dir(path);

@@ -8,11 +8,14 @@
 //! newer version of the same name is vendored too (or with `--versioned-dirs`); each holds
 //! `.cargo-checksum.json` with cargo's exact bytes (`"package": null` for git crates).
 //!
-//! Writing: the new tree is built in a staging directory beside DIR and swapped in with two
-//! renames; a run killed in between leaves `DIR.slsa-old`, which the next run puts back.
-//! Unchanged crates whose directories still look exactly as this machine wrote them (the stat
-//! cache in `target/slsa/vendor-stat.json`) are moved into the staging tree rather than read and
-//! re-linked; each move is marked first, so an error or a killed run puts them back.
+//! Writing: the new tree is built in a staging directory beside DIR and exchanged with DIR in
+//! one step (`renameat2(RENAME_EXCHANGE)` on Linux; elsewhere two renames, and a run killed in
+//! between leaves `DIR.slsa-old`, which the next run puts back). Unchanged crates whose
+//! directories still look exactly as this machine wrote them (the stat cache in
+//! `target/slsa/vendor-stat.json`) are moved into the staging tree rather than read and
+//! re-linked; each move is marked first and leaves a link at the old path (swapped in with the
+//! same one-step exchange), so DIR reads as the old tree until the swap, and an error or a
+//! killed run puts the directories back.
 //!
 //! Pipelined: while `cargo metadata --locked` resolves (it is the authority on the lock), the
 //! registry crates DIR does not hold yet are already extracted into the staging tree from the
@@ -336,7 +339,7 @@ fn vendor_one(
         let markers = staging.join(MOVED);
         std::fs::create_dir_all(&markers)?;
         std::fs::write(markers.join(&p.dir), b"")?;
-        std::fs::rename(dir.join(&p.dir), &dest)
+        move_in(dir, staging, &p.dir)
             .with_context(|| format!("moving {} into the new tree", p.dir))?;
         return Ok((prev.clone(), true, Some(entry.fingerprint.clone())));
     }
@@ -471,13 +474,56 @@ fn put_back(staging: &Path, dir: &Path) -> Result<usize> {
     for m in markers.flatten() {
         let name = m.file_name();
         let (from, to) = (staging.join(&name), dir.join(&name));
-        if from.is_dir() && std::fs::symlink_metadata(&to).is_err() {
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("putting {} back", to.display()))?;
-            n += 1;
+        if !std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_dir()) {
+            continue;
         }
+        let back = || -> std::io::Result<()> {
+            match std::fs::symlink_metadata(&to) {
+                Err(_) => std::fs::rename(&from, &to),
+                // The link `move_in` left: swapped back in one step where possible.
+                Ok(m) if m.file_type().is_symlink() => {
+                    if crate::fsx::exchange(&from, &to).is_ok() {
+                        std::fs::remove_file(&from)
+                    } else {
+                        std::fs::remove_file(&to)?;
+                        std::fs::rename(&from, &to)
+                    }
+                }
+                Ok(_) => Ok(()), // DIR has its own copy again; the staging one goes with it
+            }
+        };
+        back().with_context(|| format!("putting {} back", to.display()))?;
+        n += 1;
     }
     Ok(n)
+}
+
+/// Move the crate directory `dir/name` into `staging/name`, leaving at `dir/name` a link to it.
+/// Where the system can swap two entries atomically (Linux) the link is made first and swapped
+/// with the directory, so at every moment each crate of DIR is readable at its path: a run
+/// killed before its swap leaves the old tree as readers see it (the next run puts the moved
+/// directories back). Elsewhere the move and the link are two steps.
+fn move_in(dir: &Path, staging: &Path, name: &str) -> Result<()> {
+    let (from, to) = (dir.join(name), staging.join(name));
+    let staging_name = staging
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: no directory name", staging.display()))?;
+    // Relative to DIR: staging is DIR's sibling.
+    let link = Path::new("..").join(staging_name).join(name);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&link, &to)?;
+        if crate::fsx::exchange(&from, &to).is_ok() {
+            return Ok(());
+        }
+        std::fs::remove_file(&to)?;
+    }
+    std::fs::rename(&from, &to)?;
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&link, &from)?;
+    #[cfg(not(unix))]
+    let _ = link;
+    Ok(())
 }
 
 /// The files of a stub: the crate's `Cargo.toml` and an empty `src/lib.rs` (so target
@@ -1349,26 +1395,49 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         None
     };
 
-    // Swap: DIR → DIR.slsa-old, staging → DIR, drop the old tree. The staging directory stays
-    // owned by its guard until the rename succeeds, so any failure removes it.
-    let old = sibling(&dir, "slsa-old");
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(&dir, &old).with_context(|| format!("moving {} aside", dir.display()))?;
+    // Fault injection for the kill tests (like cargo's own `__CARGO_TEST_*` variables): hold
+    // the run here, every crate staged and moved, so a test can kill it at this exact point.
+    if let Some(ms) = std::env::var("__CARGO_SLSA_TEST_PAUSE_BEFORE_SWAP_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms.min(60_000)));
     }
-    if let Err(e) = std::fs::rename(staging.path(), &dir) {
+    // Swap. Where the system can exchange two entries in one step, staging and DIR trade
+    // places: DIR is the old tree until that instant and the new one after; the old tree, now
+    // at the staging path, is removed with it. Otherwise: DIR → DIR.slsa-old, staging → DIR
+    // (a run killed between the two renames leaves DIR.slsa-old, which the next run restores).
+    // The staging directory stays owned by its guard until the swap succeeds, so any failure
+    // removes it.
+    if dir.is_dir() && crate::fsx::exchange(staging.path(), &dir).is_ok() {
+        // The staging path now holds the old tree: no moved crates to put back from it.
+        put_back_guard.armed = false;
+        drop(put_back_guard);
+        let _ = std::fs::remove_dir_all(dir.join(MOVED));
+        staging
+            .close()
+            .context("removing the previous vendor tree")?;
+    } else {
+        let old = sibling(&dir, "slsa-old");
+        let had_old = dir.exists();
         if had_old {
-            let _ = std::fs::rename(&old, &dir);
+            std::fs::rename(&dir, &old)
+                .with_context(|| format!("moving {} aside", dir.display()))?;
         }
-        return Err(e).with_context(|| format!("moving the new tree to {}", dir.display()));
-    }
-    // The staged path no longer exists; the guards' cleanup finds nothing to do.
-    put_back_guard.armed = false;
-    drop(put_back_guard);
-    drop(staging);
-    let _ = std::fs::remove_dir_all(dir.join(MOVED));
-    if had_old {
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        if let Err(e) = std::fs::rename(staging.path(), &dir) {
+            if had_old {
+                let _ = std::fs::rename(&old, &dir);
+            }
+            return Err(e).with_context(|| format!("moving the new tree to {}", dir.display()));
+        }
+        // The staged path no longer exists; the guards' cleanup finds nothing to do.
+        put_back_guard.armed = false;
+        drop(put_back_guard);
+        drop(staging);
+        let _ = std::fs::remove_dir_all(dir.join(MOVED));
+        if had_old {
+            std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
     }
     // Remember how each crate directory looks on this machine, for the next run.
     let entries = manifest

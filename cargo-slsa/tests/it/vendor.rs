@@ -342,10 +342,8 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
     // that then fails (a stale lock, a tampered cache) must leave no trace of that work.
     let f = fixture();
     let manifest = f.project.read("Cargo.toml");
-    f.project.write(
-        "Cargo.toml",
-        &manifest.replace("dup = \"2\"", "dup = \"1\""),
-    );
+    f.project
+        .write("Cargo.toml", manifest.replace("dup = \"2\"", "dup = \"1\""));
     let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
     assert!(out.stderr.contains("out of date"), "{}", out.stderr);
     assert!(!f.project.join("vendor").exists(), "no tree is written");
@@ -715,6 +713,13 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
     std::fs::create_dir_all(staging.join(".slsa-moved")).expect("staging");
     std::fs::write(staging.join(".slsa-moved/tool"), "").expect("marker");
     std::fs::rename(f.project.join("vendor/tool"), staging.join("tool")).expect("move");
+    // (As `move_in` leaves it: a link at the crate's path, so readers still see the crate.)
+    std::os::unix::fs::symlink(
+        "../.vendor.slsa-staging-killed/tool",
+        f.project.join("vendor/tool"),
+    )
+    .expect("link");
+    assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
     // --verify changes nothing, and says why the crate is missing.
     let out = slsa(
         &f.env,
@@ -727,6 +732,21 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
         "{}",
         out.stdout
     );
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    assert!(!staging.exists(), "the stale staging tree is gone");
+    assert_eq!(ino("vendor/tool"), before, "put back, then kept");
+    assert!(
+        !std::fs::symlink_metadata(f.project.join("vendor/tool"))
+            .expect("tool")
+            .file_type()
+            .is_symlink(),
+        "the link is replaced by the directory"
+    );
+    // Without the link (a system that cannot swap in one step, killed between its two steps)
+    // the crate is put back all the same.
+    std::fs::create_dir_all(staging.join(".slsa-moved")).expect("staging");
+    std::fs::write(staging.join(".slsa-moved/tool"), "").expect("marker");
+    std::fs::rename(f.project.join("vendor/tool"), staging.join("tool")).expect("move");
     slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
     assert!(!staging.exists(), "the stale staging tree is gone");
     assert_eq!(ino("vendor/tool"), before, "put back, then kept");
@@ -751,9 +771,59 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
     let mut c = f.env.cargo(f.project.path());
     c.arg("fetch");
     run(c).assert_success();
-    for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160] {
+    // What readers see in DIR (links followed; a marker directory is not part of a tree).
+    let seen = || {
+        let mut t = snapshot(&f.project.join("vendor"));
+        t.retain(|p, _| !p.starts_with(".slsa-moved"));
+        t
+    };
+    // Killed at the worst moment: every crate staged, the unchanged ones moved out of DIR,
+    // just before the swap (held there by the test hook). DIR still reads as the old tree.
+    f.project.write("vendor/tool/README.md", "tampered\n");
+    let old_tree = seen();
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args(["vendor", "--offline", "-q"])
+        .env("__CARGO_SLSA_TEST_PAUSE_BEFORE_SWAP_MS", "20000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn vendor");
+    let staged = || {
+        std::fs::read_dir(f.project.path())
+            .expect("project")
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".vendor.slsa-staging-")
+                    && e.path().join(".slsa-vendor.json").is_file()
+            })
+    };
+    let mut polls = 0;
+    while !staged() && polls < 400 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        polls += 1;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(polls < 400, "the run never reached its swap");
+    assert!(
+        std::fs::read_dir(f.project.join("vendor"))
+            .expect("vendor")
+            .flatten()
+            .any(|e| e.file_type().is_ok_and(|t| t.is_symlink())),
+        "crates were moved out of DIR before the kill"
+    );
+    assert_eq!(seen(), old_tree, "DIR still reads as the old tree");
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+
+    // Repeated delays catch the moves and the swap at different points.
+    for delay_ms in [
+        0u64, 2, 5, 10, 20, 40, 80, 160, 100, 120, 140, 180, 200, 250,
+    ] {
         // A tampered file forces reading and rewriting one crate on every run.
         f.project.write("vendor/tool/README.md", "tampered\n");
+        let old_tree = seen();
         let mut cmd = f.env.command(crate::bin(), f.project.path());
         cmd.args(["vendor", "--offline", "-q"])
             .stdout(std::process::Stdio::null())
@@ -762,9 +832,17 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        // Right after the kill, every path of DIR reads as the old tree or as the new one.
+        let after_kill = seen();
         // The next run repairs whatever the killed one left; the tree then verifies.
         slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
         slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+        let new_tree = seen();
+        assert!(
+            after_kill == old_tree || after_kill == new_tree,
+            "delay {delay_ms} ms: the tree was neither old nor new: {:?}",
+            after_kill.keys().take(5).collect::<Vec<_>>()
+        );
         assert!(f.project.read("vendor/dup/Cargo.toml").contains("2.0.1"));
         let leftovers: Vec<String> = std::fs::read_dir(f.project.path())
             .expect("project")
