@@ -171,17 +171,24 @@ fn dir_names(
 }
 
 /// Copy a git package's files into `dest`, or with `dest` `None` only hash them. The files
-/// are the ones cargo packages from a checkout: everything but `.git`, nested packages, the
-/// package's `target`, and cargo's own marker files, filtered by `package.include` /
-/// `package.exclude` with cargo's gitignore rules. `Cargo.toml` is replaced by the normalised
-/// manifest cargo vendor generates (see [`normalize`]). Symlinks are followed only to files
-/// inside the package (copied as files); any other link is refused.
+/// are the ones cargo lists for a package in a checkout: everything but `.git`, nested
+/// packages and cargo's own marker files, filtered by `package.include` / `package.exclude`
+/// with cargo's gitignore rules. `Cargo.toml` is replaced by the normalised manifest cargo
+/// vendor generates (see [`normalize`]). Links are followed as cargo follows them (a linked
+/// file is copied as a file, a linked directory walked) when they stay inside the repository;
+/// a link leading out of it is refused.
 fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, FileEntry>> {
-    type Keep<'a> = dyn Fn(&Path, bool) -> bool + 'a;
+    type Keep<'a> = dyn Fn(&Path) -> bool + 'a;
+    struct Walk<'a> {
+        root: &'a Path,
+        /// Links are followed only to what lies inside this (the canonical checkout).
+        bound: &'a Path,
+        keep: &'a Keep<'a>,
+        skip_root_target: bool,
+    }
     fn walk(
-        root: &Path,
+        w: &Walk,
         dir: &Path,
-        keep: &Keep,
         out: &mut Vec<(String, PathBuf, bool)>,
         depth: usize,
     ) -> Result<()> {
@@ -199,36 +206,36 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
             if name == ".git" {
                 continue;
             }
-            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let rel = p.strip_prefix(w.root).unwrap_or(&p);
             let rel_s = rel
                 .to_str()
                 .ok_or_else(|| anyhow!("non-UTF-8 path {}", p.display()))?
                 .replace('\\', "/");
             let lmeta = std::fs::symlink_metadata(&p)?;
             let meta = if lmeta.file_type().is_symlink() {
-                // Only links to files inside this package are followed.
+                // Followed like cargo does (a linked file is copied as a file, a linked
+                // directory walked), but only to what the repository itself holds.
                 let target = std::fs::canonicalize(&p)
                     .with_context(|| format!("{}: dangling link", p.display()))?;
-                let root_c = std::fs::canonicalize(root)?;
-                let m = std::fs::metadata(&target)?;
-                if !target.starts_with(&root_c) || !m.is_file() {
+                if !target.starts_with(w.bound) {
                     bail!(
-                        "{}: a link to something outside the package or not a file",
-                        p.display()
+                        "{}: a link to {}, outside the repository (vendoring copies only the repository's own files)",
+                        p.display(),
+                        target.display()
                     );
                 }
-                m
+                std::fs::metadata(&target)?
             } else {
                 lmeta
             };
             if meta.is_dir() {
-                if p.join("Cargo.toml").is_file() || (depth == 0 && name == "target") {
+                if p.join("Cargo.toml").is_file()
+                    || (w.skip_root_target && depth == 0 && name == "target")
+                {
                     continue; // another package (or build output), not part of this one
                 }
-                if keep(rel, true) {
-                    walk(root, &p, keep, out, depth + 1)?;
-                }
-            } else if meta.is_file() && keep(rel, false) {
+                walk(w, &p, out, depth + 1)?;
+            } else if meta.is_file() && (w.keep)(rel) {
                 out.push((rel_s, p, extract::is_executable(&meta)));
             }
         }
@@ -238,7 +245,14 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
         .ancestors()
         .find(|d| d.join(".git").exists())
         .unwrap_or(src);
-    let manifest = normalize::Normalized::load(src, checkout)?;
+    let bound = std::fs::canonicalize(checkout)
+        .with_context(|| format!("resolving {}", checkout.display()))?;
+    // cargo looks for the workspace root up to CARGO_HOME (checkouts live inside it).
+    let search_bound = cargo_home()
+        .ok()
+        .filter(|h| src.starts_with(h))
+        .unwrap_or_else(|| checkout.to_path_buf());
+    let manifest = normalize::Normalized::load(src, &search_bound)?;
     let (include, exclude) = manifest.include_exclude();
     let rules = |lines: &[String]| -> Result<ignore::gitignore::Gitignore> {
         let mut b = ignore::gitignore::GitignoreBuilder::new(src);
@@ -250,24 +264,31 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
     };
     let (include_rules, exclude_rules) = (rules(include)?, rules(exclude)?);
     let has_include = !include.is_empty();
-    // cargo: `include` and `exclude` are exclusive; `include` is checked on files only.
-    let keep = |rel: &Path, is_dir: bool| -> bool {
+    // As cargo lists a package's files: `include` and `exclude` are exclusive, and each file is
+    // matched on its own path (so a `!` rule can keep a file inside an excluded directory).
+    // Without `include`, cargo lists the repository's files, tracked ones in `target/` too.
+    let keep = |rel: &Path| -> bool {
         if rel == Path::new("Cargo.toml") || rel == Path::new("Cargo.lock") {
             return true;
         }
         if has_include {
-            is_dir
-                || include_rules
-                    .matched_path_or_any_parents(rel, false)
-                    .is_ignore()
+            include_rules
+                .matched_path_or_any_parents(rel, false)
+                .is_ignore()
         } else {
             !exclude_rules
-                .matched_path_or_any_parents(rel, is_dir)
+                .matched_path_or_any_parents(rel, false)
                 .is_ignore()
         }
     };
+    let w = Walk {
+        root: src,
+        bound: &bound,
+        keep: &keep,
+        skip_root_target: has_include,
+    };
     let mut listed = Vec::new();
-    walk(src, src, &keep, &mut listed, 0)?;
+    walk(&w, src, &mut listed, 0)?;
     let packaged: Vec<PathBuf> = listed
         .iter()
         .map(|(rel, _, _)| PathBuf::from(rel))
@@ -332,7 +353,10 @@ fn vendor_one(
     // Unchanged since this machine wrote it (same files, sizes, times, inodes, modes): move the
     // crate's directory into the new tree as it is, without reading it. A marker first, so an
     // interrupted run can put it back (see `put_back`).
+    // (Git crates always take the checked path: they are few, and how they are copied may
+    // change between versions of this tool.)
     if let (Some(prev), Some(entry)) = (previous, cached)
+        && !p.git
         && entry.tree == prev.tree
         && fingerprint(&dir.join(&p.dir)).ok().as_deref() == Some(entry.fingerprint.as_str())
     {
@@ -458,8 +482,12 @@ struct PutBackGuard {
 
 impl Drop for PutBackGuard {
     fn drop(&mut self) {
-        if self.armed {
-            let _ = put_back(&self.staging, &self.dir);
+        if self.armed && put_back(&self.staging, &self.dir).is_err() {
+            // Crates could not all go back: the staging tree (and what it still holds) is kept
+            // out of its owner's cleanup under a name the next run's `recover` still finds.
+            let mut kept = self.staging.clone().into_os_string();
+            kept.push("-kept");
+            let _ = std::fs::rename(&self.staging, kept);
         }
     }
 }
@@ -471,6 +499,7 @@ fn put_back(staging: &Path, dir: &Path) -> Result<usize> {
         return Ok(0);
     };
     let mut n = 0;
+    let mut failed: Option<anyhow::Error> = None;
     for m in markers.flatten() {
         let name = m.file_name();
         let (from, to) = (staging.join(&name), dir.join(&name));
@@ -492,10 +521,20 @@ fn put_back(staging: &Path, dir: &Path) -> Result<usize> {
                 Ok(_) => Ok(()), // DIR has its own copy again; the staging one goes with it
             }
         };
-        back().with_context(|| format!("putting {} back", to.display()))?;
-        n += 1;
+        // Every crate is tried, whatever happened to the others.
+        match back() {
+            Ok(()) => n += 1,
+            Err(e) => {
+                failed.get_or_insert_with(|| {
+                    anyhow::Error::new(e).context(format!("putting {} back", to.display()))
+                });
+            }
+        }
     }
-    Ok(n)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
 }
 
 /// Move the crate directory `dir/name` into `staging/name`, leaving at `dir/name` a link to it.
@@ -1147,6 +1186,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     // While cargo resolves, registry crates are already vendored from the lock on disk; that
     // work is kept only if cargo then agrees (see `Prefetch`).
     let (ws, prefetched) = Workspace::load_with(ctx, &cargo, |root| prefetch(root, args))?;
+    let prefetched = prefetched.flatten();
     let dir_arg = args.dir.clone().unwrap_or_else(|| PathBuf::from("vendor"));
     let dir = vendor_dir(&ws.root, args);
     let lock = match (ws.lock_state, &ws.lock) {
@@ -1318,6 +1358,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     if !done.is_empty() {
         bail!("internal error: prefetched crates that are not in the plan");
     }
+    let prefetched_count = pre.iter().filter(|r| r.is_some()).count();
     let stat_path = stat_cache_path(&ws.root);
     let mut stat_cache: StatCache = std::fs::read_to_string(&stat_path)
         .ok()
@@ -1414,9 +1455,14 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         put_back_guard.armed = false;
         drop(put_back_guard);
         let _ = std::fs::remove_dir_all(dir.join(MOVED));
-        staging
-            .close()
-            .context("removing the previous vendor tree")?;
+        // The run has succeeded; an old tree that cannot be removed now is removed by the next.
+        let old_path = staging.path().to_path_buf();
+        if let Err(e) = staging.close() {
+            report.notes.push(format!(
+                "could not remove the previous tree at {} ({e}); the next run removes it",
+                old_path.display()
+            ));
+        }
     } else {
         let old = sibling(&dir, "slsa-old");
         let had_old = dir.exists();
@@ -1473,6 +1519,9 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     });
     report.summary.insert("crates".into(), json!(plan.len()));
     report.summary.insert("reused".into(), json!(reused_count));
+    report
+        .summary
+        .insert("prefetched".into(), json!(prefetched_count));
     report.summary.insert(
         "stubs".into(),
         json!(plan.iter().filter(|p| p.stub).count()),

@@ -47,7 +47,8 @@ pub struct Normalized {
 
 impl Normalized {
     /// Load and normalise the manifest of the git package at `package_root`, inside the
-    /// checkout `checkout_root` (the bound for finding its workspace root).
+    /// `checkout_root`, the highest directory searched for its workspace root (cargo searches
+    /// up to `CARGO_HOME`, where its checkouts live).
     pub fn load(package_root: &Path, checkout_root: &Path) -> Result<Self> {
         let path = package_root.join("Cargo.toml");
         let original = read_manifest(&path)?;
@@ -578,6 +579,11 @@ fn normalize_dependencies(
                     )
                 })?,
         };
+        let mut dep = dep;
+        if let TomlDependency::Detailed(d) = &mut dep {
+            // Stable cargo ignores (and drops) `public` without the nightly feature.
+            d.public = None;
+        }
         if let TomlDependency::Detailed(d) = &dep
             && d.base.is_some()
         {
@@ -800,7 +806,12 @@ fn normalize_targets(
                     (Some((_, p)), None) => p.clone(),
                     _ => match (edition == 2015).then(|| legacy_path(&t)).flatten() {
                         Some(p) => p,
-                        None => bail!("cannot infer the path of {kind} target `{name}`"),
+                        // cargo refuses such a binary, but only notes (and drops) such an
+                        // example, test or benchmark of a dependency.
+                        None if kind == "binary" => {
+                            bail!("cannot infer the path of {kind} target `{name}`")
+                        }
+                        None => continue,
                     },
                 }
             }
@@ -904,11 +915,7 @@ mod tests {
         // src/bin/zz.rs is not a packaged file, so its target is dropped.
         assert!(!out.contains("zz"), "{out}");
         assert!(out.contains("readme = \"README.md\""), "{out}");
-        assert!(
-            out.contains("[dependencies.serde]\nversion = \"1\"\n")
-                || out.contains("serde = \"1\""),
-            "{out}"
-        );
+        assert!(out.contains("[dependencies]\nserde = \"1\"\n"), "{out}");
         Ok(())
     }
 
@@ -933,7 +940,12 @@ mod tests {
         assert!(out.contains("optional = true"), "{out}");
         // No workspace to inherit from: an error, not a guess.
         std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"r\"\n")?;
-        assert!(vendored_manifest(&root.join("crates/a"), root, &[]).is_err());
+        let err = vendored_manifest(&root.join("crates/a"), root, &[])
+            .expect_err("no workspace to inherit from");
+        assert!(
+            format!("{err:#}").contains("failed to find a workspace root"),
+            "{err:#}"
+        );
         Ok(())
     }
 }

@@ -196,17 +196,18 @@ impl Workspace {
     /// cargo failure (a malformed member manifest, a path that is not in a workspace, cargo
     /// missing, the network) is.
     pub fn load(ctx: &Ctx, cargo: &Cargo) -> Result<Workspace> {
-        Self::load_with(ctx, cargo, |_| ()).map(|(ws, ())| ws)
+        Self::load_with(ctx, cargo, |_| ()).map(|(ws, _)| ws)
     }
 
     /// [`Workspace::load`], running `meanwhile` on another thread while cargo resolves, with
     /// the root cargo is expected to report (a guess: the caller checks it against the loaded
-    /// workspace before trusting anything it did).
+    /// workspace before trusting anything it did). `None` if that thread panicked: the work is
+    /// an optimisation, never needed.
     pub fn load_with<T: Send>(
         ctx: &Ctx,
         cargo: &Cargo,
         meanwhile: impl FnOnce(&Path) -> T + Send,
-    ) -> Result<(Workspace, T)> {
+    ) -> Result<(Workspace, Option<T>)> {
         let manifest_path = Self::locate(ctx)?;
         // Parse first: a malformed manifest is reported by us with file:line before cargo runs.
         let entry = Manifest::load(&manifest_path)?;
@@ -218,7 +219,7 @@ impl Workspace {
             let resolved = cargo.metadata_locked(&manifest_path);
             (resolved, side.join())
         });
-        let extra = extra.map_err(|_| anyhow::anyhow!("a background thread panicked"))?;
+        let extra = extra.ok();
         let (info, lock_state, metadata_json) = match resolved? {
             Ok(json) => (
                 WorkspaceInfo::from_json(&json)?,

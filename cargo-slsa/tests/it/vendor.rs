@@ -65,10 +65,10 @@ fn fixture() -> Fixture {
                 "[package]\nname = \"wsa\"\ndescription = \"A\"\nversion.workspace = true\n\
                  edition.workspace = true\nlicense.workspace = true\nauthors.workspace = true\n\
                  readme.workspace = true\nrust-version.workspace = true\nrepository.workspace = true\n\
-                 exclude = [\"/notes\", \"*.bak\", \"benches/\"]\n\n\
+                 exclude = [\"/notes\", \"!/notes/keep.md\", \"*.bak\", \"benches/\"]\n\n\
                  [package.metadata.zz]\nb = 1\na = [\"x\"]\n\n\
                  [features]\ndefault = [\"extra\"]\nextra = []\nwith-dup = [\"dep:dup\"]\n\n\
-                 [dependencies]\nwsb = { workspace = true }\ndup = { workspace = true, optional = true, features = [\"more\"] }\n\n\
+                 [dependencies]\nwsb = { workspace = true, public = true }\ndup = { workspace = true, optional = true, features = [\"more\"] }\n\n\
                  [target.'cfg(unix)'.dependencies]\nmid = \"1\"\n\n\
                  [dev-dependencies]\ntool = \"0.3\"\n\n\
                  [lints]\nworkspace = true\n\n\
@@ -84,6 +84,10 @@ fn fixture() -> Fixture {
             ("crates/wsa/tests/t.rs", "\n"),
             ("crates/wsa/benches/b.rs", "\n"),
             ("crates/wsa/notes/n.md", "excluded\n"),
+            ("crates/wsa/notes/keep.md", "kept by a ! rule\n"),
+            ("crates/wsa/target/tracked.txt", "tracked, so listed\n"),
+            ("LICENSE", "MIT\n"),
+            ("shared/s.txt", "shared\n"),
             ("crates/wsa/src/old.bak", "excluded\n"),
             ("crates/wsa/src/target/mod.rs", "// not build output\n"),
             (
@@ -98,6 +102,11 @@ fn fixture() -> Fixture {
         ],
         "workspace",
     );
+    // Links inside the repository, as workspaces often have for licence files.
+    std::os::unix::fs::symlink("../../LICENSE", ws.path().join("crates/wsa/LICENSE"))
+        .expect("link");
+    std::os::unix::fs::symlink("../../shared", ws.path().join("crates/wsa/shared")).expect("link");
+    ws.commit(&[], "links");
     let manifest = format!(
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
          [dependencies]\ndup = \"2\"\nmid = \"1\"\ntool = \"0.3\"\ngitdep = {{ git = \"{}\", rev = \"{sha}\" }}\n\
@@ -202,7 +211,18 @@ fn the_tree_and_config_are_cargo_vendors_and_an_offline_build_works() {
         !wsa.contains("[[bench]]"),
         "an excluded target is dropped:\n{wsa}"
     );
-    for kept in ["wsa/src/target/mod.rs", "wsb/extra/e.txt"] {
+    assert!(
+        !wsa.contains("public"),
+        "stable cargo drops `public`:\n{wsa}"
+    );
+    for kept in [
+        "wsa/src/target/mod.rs",
+        "wsa/target/tracked.txt",
+        "wsa/notes/keep.md",
+        "wsa/LICENSE",
+        "wsa/shared/s.txt",
+        "wsb/extra/e.txt",
+    ] {
         assert!(theirs.contains_key(Path::new(kept)), "{kept}");
     }
     for left_out in [
@@ -364,16 +384,51 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
     assert!(!f.project.join("vendor").exists(), "no tree is written");
     assert_eq!(leftovers(f.project.path()), Vec::<String>::new());
 
-    // With the cache repaired, the same run writes exactly what cargo vendor writes.
+    // With the cache repaired, the same run writes exactly what cargo vendor writes, the
+    // registry crates extracted while cargo resolved.
     std::fs::write(&crate_file, good).expect("restore");
-    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    let vendor_json = || {
+        json(
+            &slsa(
+                &f.env,
+                f.project.path(),
+                &["vendor", "--offline", "--format", "json"],
+            )
+            .assert_success(),
+        )
+    };
+    let first = vendor_json();
+    assert!(
+        first["summary"]["prefetched"].as_u64() >= Some(4),
+        "registry crates prefetched: {first:#}"
+    );
     slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+    let same_as_cargo = |what: &str| {
+        let _ = std::fs::remove_dir_all(f.project.join("theirs"));
+        let mut c = f.env.cargo(f.project.path());
+        c.args(["vendor", "--offline", "--respect-source-config", "theirs"]);
+        run(c).assert_success();
+        let mut ours = snapshot(&f.project.join("vendor"));
+        ours.remove(Path::new(".slsa-vendor.json"));
+        assert_eq!(ours, snapshot(&f.project.join("theirs")), "{what}");
+    };
+    same_as_cargo("a first vendor");
+
+    // A new dependency: it is prefetched while the unchanged crates are moved in afterwards,
+    // and the two meet in one tree.
+    f.env
+        .registry()
+        .publish(CrateBuilder::new("fresh", "1.0.0").file("src/lib.rs", "pub fn n() {}\n"));
+    f.project
+        .write("Cargo.toml", format!("{manifest}fresh = \"1\"\n"));
     let mut c = f.env.cargo(f.project.path());
-    c.args(["vendor", "--offline", "--respect-source-config", "theirs"]);
+    c.arg("fetch");
     run(c).assert_success();
-    let mut ours = snapshot(&f.project.join("vendor"));
-    ours.remove(Path::new(".slsa-vendor.json"));
-    assert_eq!(ours, snapshot(&f.project.join("theirs")));
+    let again = vendor_json();
+    assert_eq!(again["summary"]["prefetched"], 1, "{again:#}");
+    assert!(again["summary"]["reused"].as_u64() >= Some(4), "{again:#}");
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+    same_as_cargo("a re-vendor with a new crate");
 }
 
 #[test]
@@ -758,6 +813,8 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
     assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
 }
 
+// One-step exchange (renameat2) is what makes every kill point old-or-new; Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
     let f = fixture();
