@@ -137,13 +137,20 @@ fn read_checked(
     )
 }
 
-/// The directory names cargo vendor uses.
+/// The directory of every non-path package of `lock`, keyed by (name, version, source):
+/// its name, or `NAME-VERSION` when a newer version of the name is locked too (or always with
+/// `versioned`), as cargo vendor names them.
 fn dir_names(
-    packages: &[(String, String, String)],
+    lock: &Lockfile,
     versioned: bool,
 ) -> Result<HashMap<(String, String, String), String>> {
+    let packages: Vec<(String, String, String)> = lock
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.version.clone(), p.source.clone()?)))
+        .collect();
     let mut by_name: BTreeMap<&str, BTreeMap<semver::Version, &str>> = BTreeMap::new();
-    for (name, version, source) in packages {
+    for (name, version, source) in &packages {
         let v: semver::Version = version
             .parse()
             .map_err(|_| anyhow!("{name} has an invalid version `{version}` in Cargo.lock"))?;
@@ -154,7 +161,7 @@ fn dir_names(
         }
     }
     let mut out = HashMap::new();
-    for (name, version, source) in packages {
+    for (name, version, source) in &packages {
         let max = by_name
             .get(name.as_str())
             .and_then(|m| m.keys().next_back())
@@ -1104,12 +1111,7 @@ fn prefetch(root: &Path, args: &VendorArgs) -> Option<Prefetch> {
     let lock_path = root.join("Cargo.lock");
     let lock_bytes = std::fs::read(&lock_path).ok()?;
     let lock = Lockfile::parse(&lock_path, String::from_utf8(lock_bytes.clone()).ok()?).ok()?;
-    let keys: Vec<(String, String, String)> = lock
-        .packages
-        .iter()
-        .filter_map(|p| Some((p.name.clone(), p.version.clone(), p.source.clone()?)))
-        .collect();
-    let names = dir_names(&keys, args.versioned_dirs).ok()?;
+    let names = dir_names(&lock, args.versioned_dirs).ok()?;
     let home = cargo_home().ok()?;
     let mut plan = Vec::new();
     for p in &lock.packages {
@@ -1260,17 +1262,7 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         .iter()
         .filter(|p| p.source.is_some())
         .collect();
-    let keys: Vec<(String, String, String)> = locked
-        .iter()
-        .map(|p| {
-            (
-                p.name.clone(),
-                p.version.clone(),
-                p.source.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let names = dir_names(&keys, args.versioned_dirs)?;
+    let names = dir_names(lock, args.versioned_dirs)?;
     // `--platform`: what a build for those targets (or its tests) can compile.
     let needed: Option<BTreeSet<(String, String, String)>> = if args.platform.is_empty() {
         None

@@ -87,7 +87,7 @@ fn fixture() -> Fixture {
             ("crates/wsa/notes/keep.md", "kept by a ! rule\n"),
             ("crates/wsa/target/tracked.txt", "tracked, so listed\n"),
             ("LICENSE", "MIT\n"),
-            ("shared/s.txt", "shared\n"),
+            ("common/s.txt", "common\n"),
             ("crates/wsa/src/old.bak", "excluded\n"),
             ("crates/wsa/src/target/mod.rs", "// not build output\n"),
             (
@@ -105,7 +105,7 @@ fn fixture() -> Fixture {
     // Links inside the repository, as workspaces often have for licence files.
     std::os::unix::fs::symlink("../../LICENSE", ws.path().join("crates/wsa/LICENSE"))
         .expect("link");
-    std::os::unix::fs::symlink("../../shared", ws.path().join("crates/wsa/shared")).expect("link");
+    std::os::unix::fs::symlink("../../common", ws.path().join("crates/wsa/common")).expect("link");
     ws.commit(&[], "links");
     let manifest = format!(
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
@@ -220,7 +220,7 @@ fn the_tree_and_config_are_cargo_vendors_and_an_offline_build_works() {
         "wsa/target/tracked.txt",
         "wsa/notes/keep.md",
         "wsa/LICENSE",
-        "wsa/shared/s.txt",
+        "wsa/common/s.txt",
         "wsb/extra/e.txt",
     ] {
         assert!(theirs.contains_key(Path::new(kept)), "{kept}");
@@ -323,13 +323,7 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
     // Make dup 2.0.0 be re-extracted: its kept copy no longer matches.
     f.project.write("vendor/dup/src/lib.rs", "// changed\n");
     let old_tree = snapshot(&f.project.join("vendor"));
-    let cache = f.env.cargo_home().path().join("registry").join("cache");
-    let crate_file = std::fs::read_dir(&cache)
-        .expect("cache")
-        .flatten()
-        .map(|d| d.path().join("dup-2.0.0.crate"))
-        .find(|p| p.is_file())
-        .expect("dup cached");
+    let crate_file = cached_crate(&f, "dup-2.0.0.crate");
     std::fs::write(&crate_file, b"tampered").expect("tamper");
     let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
     assert!(out.stderr.contains("sha256 differs"), "{}", out.stderr);
@@ -338,12 +332,22 @@ fn a_tampered_cache_is_rejected_leaving_the_old_tree() {
         old_tree,
         "the old tree stays as it was"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(f.project.path())
-        .expect("dir")
+    assert_eq!(
+        leftovers(f.project.path()),
+        Vec::<String>::new(),
+        "no staging directory left behind"
+    );
+}
+
+/// The `.crate` file cargo's cache holds under `file` (e.g. `dup-2.0.0.crate`).
+fn cached_crate(f: &Fixture, file: &str) -> PathBuf {
+    let cache = f.env.cargo_home().path().join("registry").join("cache");
+    std::fs::read_dir(&cache)
+        .expect("cache")
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("slsa-"))
-        .collect();
-    assert!(leftovers.is_empty(), "no staging directory left behind");
+        .map(|d| d.path().join(file))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{file} is not in cargo's cache"))
 }
 
 /// Entries beside the vendor tree that a run leaves (staging trees, a moved-aside tree).
@@ -370,13 +374,7 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
     assert_eq!(leftovers(f.project.path()), Vec::<String>::new());
 
     f.project.write("Cargo.toml", &manifest);
-    let cache = f.env.cargo_home().path().join("registry").join("cache");
-    let crate_file = std::fs::read_dir(&cache)
-        .expect("cache")
-        .flatten()
-        .map(|d| d.path().join("mid-1.0.0.crate"))
-        .find(|p| p.is_file())
-        .expect("mid cached");
+    let crate_file = cached_crate(&f, "mid-1.0.0.crate");
     let good = std::fs::read(&crate_file).expect("read");
     std::fs::write(&crate_file, b"tampered").expect("tamper");
     let out = slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_code(2);
@@ -901,12 +899,7 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
             after_kill.keys().take(5).collect::<Vec<_>>()
         );
         assert!(f.project.read("vendor/dup/Cargo.toml").contains("2.0.1"));
-        let leftovers: Vec<String> = std::fs::read_dir(f.project.path())
-            .expect("project")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains("slsa-staging") || n.ends_with("slsa-old"))
-            .collect();
-        assert!(leftovers.is_empty(), "delay {delay_ms} ms: {leftovers:?}");
+        let left = leftovers(f.project.path());
+        assert!(left.is_empty(), "delay {delay_ms} ms: {left:?}");
     }
 }
