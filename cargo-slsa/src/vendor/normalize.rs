@@ -203,15 +203,7 @@ impl<'a> Inherit<'a> {
     fn new(original: &'a TomlManifest, manifest_path: &'a Path, checkout_root: &'a Path) -> Self {
         Self {
             own: original.workspace.as_ref(),
-            explicit_root: original
-                .package()
-                .and_then(|p| p.workspace.as_deref())
-                .or_else(|| {
-                    original
-                        .project
-                        .as_ref()
-                        .and_then(|p| p.workspace.as_deref())
-                }),
+            explicit_root: original.package().and_then(|p| p.workspace.as_deref()),
             manifest_path,
             checkout_root,
             cell: OnceCell::new(),
@@ -314,7 +306,6 @@ where
 fn normalize(original: &TomlManifest, root: &Path, ws: &Inherit) -> Result<TomlManifest> {
     let package = original
         .package()
-        .or(original.project.as_ref())
         .ok_or_else(|| anyhow!("{}: no [package]", root.display()))?;
     let package = normalize_package(package, root, ws)?;
     let name = package
@@ -441,7 +432,7 @@ fn normalize(original: &TomlManifest, root: &Path, ws: &Inherit) -> Result<TomlM
 }
 
 fn package_auto(m: &TomlManifest, pick: impl Fn(&TomlPackage) -> Option<bool>) -> Option<bool> {
-    m.package().or(m.project.as_ref()).and_then(|p| pick(p))
+    m.package().and_then(|p| pick(p))
 }
 
 fn normalize_package(p: &TomlPackage, root: &Path, ws: &Inherit) -> Result<Box<TomlPackage>> {

@@ -127,6 +127,18 @@ fn fixture() -> Fixture {
 }
 
 /// `vendor --verify --format json` in the fixture's project, expecting `code`.
+/// `vendor --offline --format json`, which must succeed.
+fn vendor_json(f: &Fixture) -> serde_json::Value {
+    json(
+        &slsa(
+            &f.env,
+            f.project.path(),
+            &["vendor", "--offline", "--format", "json"],
+        )
+        .assert_success(),
+    )
+}
+
 fn verify_json(f: &Fixture, code: i32) -> serde_json::Value {
     json(
         &slsa(
@@ -385,17 +397,7 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
     // With the cache repaired, the same run writes exactly what cargo vendor writes, the
     // registry crates extracted while cargo resolved.
     std::fs::write(&crate_file, good).expect("restore");
-    let vendor_json = || {
-        json(
-            &slsa(
-                &f.env,
-                f.project.path(),
-                &["vendor", "--offline", "--format", "json"],
-            )
-            .assert_success(),
-        )
-    };
-    let first = vendor_json();
+    let first = vendor_json(&f);
     assert!(
         first["summary"]["prefetched"].as_u64() >= Some(4),
         "registry crates prefetched: {first:#}"
@@ -422,7 +424,7 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
     let mut c = f.env.cargo(f.project.path());
     c.arg("fetch");
     run(c).assert_success();
-    let again = vendor_json();
+    let again = vendor_json(&f);
     assert_eq!(again["summary"]["prefetched"], 1, "{again:#}");
     assert!(again["summary"]["reused"].as_u64() >= Some(4), "{again:#}");
     slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
@@ -432,14 +434,7 @@ fn work_started_while_cargo_resolves_is_dropped_when_the_run_fails() {
 #[test]
 fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     let f = fixture();
-    let first = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--offline", "--format", "json"],
-        )
-        .assert_success(),
-    );
+    let first = vendor_json(&f);
     assert_eq!(first["summary"]["reused"], 0);
     let total = first["summary"]["crates"].as_u64().expect("crates");
 
@@ -449,14 +444,7 @@ fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     f.project.write("vendor/.keep", "");
     // Nothing changed: everything is reused, and the tree is byte-identical.
     let before = snapshot(&f.project.join("vendor"));
-    let again = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--offline", "--format", "json"],
-        )
-        .assert_success(),
-    );
+    let again = vendor_json(&f);
     assert_eq!(again["summary"]["reused"], total);
     assert_eq!(snapshot(&f.project.join("vendor")), before);
 
@@ -469,14 +457,7 @@ fn re_vendoring_keeps_unchanged_crates_and_rewrites_changed_or_tampered_ones() {
     c.arg("fetch");
     run(c).assert_success();
     f.project.write("vendor/tool/README.md", "tampered\n");
-    let third = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--offline", "--format", "json"],
-        )
-        .assert_success(),
-    );
+    let third = vendor_json(&f);
     assert_eq!(third["summary"]["reused"], total - 2, "{third:#}");
     assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
     assert!(f.project.read("vendor/dup/Cargo.toml").contains("2.0.1"));
@@ -688,14 +669,7 @@ fn verify_does_not_trust_files_inside_the_tree_and_reuse_does_not_either() {
         "vendor/tool/.cargo-checksum.json",
         sums.replace(&readme_hash, &evil_hash),
     );
-    let out = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--offline", "--format", "json"],
-        )
-        .assert_success(),
-    );
+    let out = vendor_json(&f);
     let total = out["summary"]["crates"].as_u64().expect("crates");
     assert_eq!(out["summary"]["reused"], total - 1, "{out:#}");
     assert_eq!(f.project.read("vendor/tool/README.md"), "tool\n");
@@ -744,14 +718,7 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
             .ino()
     };
     let before = ino("vendor/tool");
-    let again = json(
-        &slsa(
-            &f.env,
-            f.project.path(),
-            &["vendor", "--offline", "--format", "json"],
-        )
-        .assert_success(),
-    );
+    let again = vendor_json(&f);
     assert_eq!(
         ino("vendor/tool"),
         before,
