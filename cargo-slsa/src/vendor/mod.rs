@@ -904,19 +904,29 @@ fn is_vendor_tree(dir: &Path) -> bool {
     })
 }
 
-/// Whether an interrupted run left anything for [`recover`] to do.
-fn needs_recovery(dir: &Path) -> bool {
-    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
-    else {
-        return true;
-    };
-    let prefix = format!(".{name}.slsa-staging-");
-    let staging_left = std::fs::read_dir(parent).map_or(true, |entries| {
+/// How staging directories for DIR begin (`.vendor.slsa-staging-…` beside `vendor`).
+fn staging_prefix(dir: &Path) -> String {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("vendor");
+    format!(".{name}.slsa-staging-")
+}
+
+/// The staging directories beside DIR (of this run, or left by interrupted ones); `None` if
+/// DIR's parent cannot be read.
+fn staging_siblings(dir: &Path) -> Option<Vec<PathBuf>> {
+    let prefix = staging_prefix(dir);
+    let entries = std::fs::read_dir(dir.parent()?).ok()?;
+    Some(
         entries
             .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-    });
-    staging_left
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect(),
+    )
+}
+
+/// Whether an interrupted run left anything for [`recover`] to do.
+fn needs_recovery(dir: &Path) -> bool {
+    staging_siblings(dir).is_none_or(|s| !s.is_empty())
         || std::fs::symlink_metadata(sibling(dir, "slsa-old")).is_ok()
         || std::fs::symlink_metadata(dir.join(MOVED)).is_ok()
 }
@@ -924,26 +934,18 @@ fn needs_recovery(dir: &Path) -> bool {
 /// Put back a tree left by a run killed between the two renames of the swap, and remove
 /// staging directories of runs killed earlier.
 fn recover(dir: &Path) -> Result<bool> {
-    if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
-        && let Ok(entries) = std::fs::read_dir(parent)
-    {
-        let prefix = format!(".{name}.slsa-staging-");
-        let old = sibling(dir, "slsa-old");
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                // Crates the killed run had moved out of the old tree go back to it first
-                // (to DIR, or to DIR.slsa-old when the run died inside the swap).
-                if dir.is_dir() {
-                    put_back(&e.path(), dir)?;
-                } else if old.is_dir() {
-                    put_back(&e.path(), &old)?;
-                }
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+    let old = sibling(dir, "slsa-old");
+    for staging in staging_siblings(dir).unwrap_or_default() {
+        // Crates the killed run had moved out of the old tree go back to it first
+        // (to DIR, or to DIR.slsa-old when the run died inside the swap).
+        if dir.is_dir() {
+            put_back(&staging, dir)?;
+        } else if old.is_dir() {
+            put_back(&staging, &old)?;
         }
+        let _ = std::fs::remove_dir_all(&staging);
     }
     let _ = std::fs::remove_dir_all(dir.join(MOVED));
-    let old = sibling(dir, "slsa-old");
     let old_exists = std::fs::symlink_metadata(&old).is_ok();
     if std::fs::symlink_metadata(dir).is_err() && old_exists {
         std::fs::rename(&old, dir).with_context(|| format!("restoring {}", dir.display()))?;
@@ -990,10 +992,7 @@ fn new_staging(dir: &Path, root: &Path) -> Result<(tempfile::TempDir, PutBackGua
         .unwrap_or_else(|| root.to_path_buf());
     std::fs::create_dir_all(&parent)?;
     let staging = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.slsa-staging-",
-            dir.file_name().and_then(|n| n.to_str()).unwrap_or("vendor")
-        ))
+        .prefix(&staging_prefix(dir))
         .tempdir_in(&parent)
         .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
     let guard = PutBackGuard {
@@ -1554,26 +1553,20 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
     }
     // Crates an interrupted run moved into its staging tree are not in DIR until the next run
     // puts them back: say so, rather than only listing them as missing.
-    if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
-        && let Ok(entries) = std::fs::read_dir(parent)
-    {
-        let prefix = format!(".{name}.slsa-staging-");
-        for e in entries.flatten() {
-            let moved = e.path().join(MOVED);
-            if e.file_name().to_string_lossy().starts_with(&prefix) && moved.is_dir() {
-                report.findings.push(
-                    Finding::new(
-                        VendorCode::Stale.rule(),
-                        format!(
-                            "an interrupted vendor run left crates of {} in {}",
-                            dir.display(),
-                            e.path().display()
-                        ),
-                    )
-                    .at(dir, None, None)
-                    .with_fix("run `cargo slsa vendor`, which puts them back first"),
-                );
-            }
+    for staging in staging_siblings(dir).unwrap_or_default() {
+        if staging.join(MOVED).is_dir() {
+            report.findings.push(
+                Finding::new(
+                    VendorCode::Stale.rule(),
+                    format!(
+                        "an interrupted vendor run left crates of {} in {}",
+                        dir.display(),
+                        staging.display()
+                    ),
+                )
+                .at(dir, None, None)
+                .with_fix("run `cargo slsa vendor`, which puts them back first"),
+            );
         }
     }
     let manifest: Manifest = match std::fs::read_to_string(&manifest_path) {
