@@ -40,29 +40,7 @@ pub fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 
 /// Write `bytes` to `path` atomically, keeping the existing file's permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".slsa-tmp-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.path().display()))?;
-    if let Ok(meta) = fs::metadata(path) {
-        fs::set_permissions(tmp.path(), meta.permissions())
-            .with_context(|| format!("copying permissions of {}", path.display()))?;
-    } else {
-        // tempfile creates 0600; a new project file should get the usual 0644 (minus umask is
-        // not observable here, so use the common default).
-        set_default_mode(tmp.path())?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("syncing {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", path.display()))?;
-    sync_dir(&dir);
-    Ok(())
+    write_all_atomic(&[(path, bytes)])
 }
 
 /// Write `path` atomically. A `secret` gets mode 0600 from the start (and keeps it, whatever
@@ -108,6 +86,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
         match fs::metadata(path) {
             Ok(meta) => fs::set_permissions(tmp.path(), meta.permissions())
                 .with_context(|| format!("copying permissions of {}", path.display()))?,
+            // tempfile creates 0600; a new project file gets the usual 0644.
             Err(_) => set_default_mode(tmp.path())?,
         }
         tmp.as_file()
