@@ -117,41 +117,48 @@ impl GitRemote {
     pub fn git(&self, args: &[&str]) -> RunOutput {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         let date = format!("{} +0000", EPOCH + 60 * tick);
-        let mut cmd = Command::new("git");
-        cmd.args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "tag.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(&self.path)
-        .stdin(Stdio::null())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .env("GIT_TERMINAL_PROMPT", "0");
-        // Set when tests run inside a git hook; they would redirect every
-        // command to the outer repository.
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_CEILING_DIRECTORIES",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = git_command(&self.path, &date);
+        cmd.args(args);
         run_with_timeout(cmd, GIT_TIMEOUT).assert_success()
     }
+}
+
+/// `git` to run in `dir` with the kit's fixed identity, commit and author date `date`
+/// (`SECONDS +0000`) and no user or system config, so results do not depend on the machine.
+pub fn git_command(dir: &Path, date: &str) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "tag.gpgsign=false",
+    ])
+    .current_dir(dir)
+    .stdin(Stdio::null())
+    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    .env("GIT_CONFIG_NOSYSTEM", "1")
+    .env("GIT_AUTHOR_DATE", date)
+    .env("GIT_COMMITTER_DATE", date)
+    .env("GIT_TERMINAL_PROMPT", "0");
+    // Set when tests run inside a git hook; they would redirect every
+    // command to the outer repository.
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CEILING_DIRECTORIES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 #[cfg(test)]

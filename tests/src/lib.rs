@@ -19,7 +19,7 @@ pub mod sigstore;
 
 pub use advisory::{Advisory, AdvisoryDb};
 pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysroot};
-pub use git::GitRemote;
+pub use git::{GitRemote, git_command};
 pub use github::{ApiRequest, FakeGitHub};
 pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};
 pub use lockfile::{CRATES_IO_SOURCE, LockedPackage};

@@ -17,7 +17,6 @@ mod vendor;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use slsa_tests::{Env, RunOutput, run};
 
@@ -70,24 +69,8 @@ pub fn lock_and_fetch(env: &Env, project: &slsa_tests::Project) {
 
 /// `git ARGS` in `dir` with a fixed identity and date; panics on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
+    let out = slsa_tests::git_command(dir, "1700000000 +0000")
         .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
         .output()
         .expect("run git");
     assert!(out.status.success(), "git {args:?}: {out:?}");
