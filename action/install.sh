@@ -54,7 +54,7 @@ if [ -n "${VERSION:-}" ]; then
       if ! gh attestation verify "$tmp/slsa-action" \
         --bundle "$tmp/cargo-slsa.sigstore.json" \
         --repo "$ACTION_REPOSITORY" \
-        --signer-workflow "$ACTION_REPOSITORY/.github/workflows/release.yml" >/dev/null; then
+        --signer-workflow "$ACTION_REPOSITORY/.github/workflows/slsa-build.yml" >/dev/null; then
         echo "::error title=cargo slsa::the SLSA provenance of slsa-action $VERSION does not verify (gh attestation verify)"
         exit 1
       fi

@@ -435,7 +435,7 @@ mod install_script {
         assert!(log.starts_with("attestation verify "), "{log}");
         assert!(log.contains("--repo acme/cargo-slsa"), "{log}");
         assert!(
-            log.contains("--signer-workflow acme/cargo-slsa/.github/workflows/release.yml"),
+            log.contains("--signer-workflow acme/cargo-slsa/.github/workflows/slsa-build.yml"),
             "{log}"
         );
         assert!(log.contains("cargo-slsa.sigstore.json"), "{log}");
