@@ -4,6 +4,16 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, while the process has one thread: take the signing secrets and tokens out of the
+    // environment (the library reads them from its stash), so no process the action starts —
+    // cargo, build scripts — inherits them.
+    for name in cargo_slsa::secrets::stash_from_env() {
+        // SAFETY: no other thread exists yet, so nothing reads the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::remove_var(name);
+        }
+    }
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let cwd = match std::env::current_dir() {
         Ok(d) => d,

@@ -271,9 +271,9 @@ fn attest_lists_the_files_it_wrote_in_the_attestations_output() {
     let outputs = std::fs::read_to_string(&r.output).expect("GITHUB_OUTPUT written");
     assert_eq!(
         outputs,
-        "findings=1\nsarif-file=\nattestations<<CARGO_SLSA_EOF\ntarget/slsa/bootstrap.zip.statement.json\nCARGO_SLSA_EOF\n"
+        "findings=1\nsarif-file=\nattestations<<CARGO_SLSA_EOF\ntarget/slsa/dist.statement.json\nCARGO_SLSA_EOF\n"
     );
-    assert!(project.exists("target/slsa/bootstrap.zip.statement.json"));
+    assert!(project.exists("target/slsa/dist.statement.json"));
 }
 
 /// `action/install.sh` with a released version, on fake `curl` and `gh` (scripts on PATH that

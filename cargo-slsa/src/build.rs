@@ -202,6 +202,9 @@ pub struct Source {
     pub commit_time: Option<i64>,
     /// Tracked files differ from the commit.
     pub dirty: bool,
+    /// Tracked files git was told not to look at (`update-index --assume-unchanged` or
+    /// `--skip-worktree`): `git status` cannot vouch for them, so they count as changes.
+    pub unwatched: Vec<String>,
     /// The git work tree's top directory.
     pub toplevel: Option<PathBuf>,
 }
@@ -277,11 +280,12 @@ impl Source {
                 commit: None,
                 commit_time: None,
                 dirty: false,
+                unwatched: Vec::new(),
                 toplevel: None,
             };
         };
         // Independent queries, side by side.
-        let (commit, commit_time, status, origin, symbolic, tag) = std::thread::scope(|s| {
+        let (commit, commit_time, status, origin, symbolic, tag, flags) = std::thread::scope(|s| {
             let q = |args: &'static [&'static str]| {
                 let top = &top;
                 s.spawn(move || git(top, args))
@@ -290,11 +294,23 @@ impl Source {
                 q(&["rev-parse", "--verify", "-q", "HEAD"]),
                 q(&["log", "-1", "--format=%ct", "HEAD"]),
                 // Untracked files count: an untracked .cargo/config.toml or an include_bytes!
-                // target changes the build as much as an edit does.
-                q(&["status", "--porcelain", "--untracked-files=normal"]),
+                // target changes the build as much as an edit does. An fsmonitor hook or the
+                // untracked cache would let git answer from a cache: both off.
+                q(&[
+                    "-c",
+                    "core.fsmonitor=false",
+                    "-c",
+                    "core.untrackedCache=false",
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=normal",
+                    "--ignore-submodules=none",
+                ]),
                 q(&["remote", "get-url", "origin"]),
                 q(&["symbolic-ref", "-q", "HEAD"]),
                 q(&["describe", "--tags", "--exact-match", "HEAD"]),
+                // Per-file flags: lowercase tags are assume-unchanged, `S` skip-worktree.
+                q(&["ls-files", "-v", "-z"]),
             ];
             let mut r = handles.map(|h| h.join().ok().flatten());
             (
@@ -304,9 +320,33 @@ impl Source {
                 r[3].take(),
                 r[4].take(),
                 r[5].take(),
+                r[6].take(),
             )
         });
-        let dirty = status.map(|s| !s.is_empty()).unwrap_or(false);
+        let unwatched: Vec<String> = flags
+            .unwrap_or_default()
+            .split('\0')
+            .filter_map(|entry| {
+                let (tag, path) = entry.split_once(' ')?;
+                (tag == "S" || tag.chars().all(|c| c.is_ascii_lowercase()))
+                    .then(|| path.to_string())
+            })
+            .collect();
+        // A status git could not give is not a clean one.
+        let dirty = status.map(|s| !s.is_empty()).unwrap_or(true) || !unwatched.is_empty();
+        // A repository without a commit has no source to name: recorded as unknown, so no
+        // policy on the source can pass.
+        if commit.is_none() {
+            return Source {
+                repo: None,
+                git_ref: None,
+                commit: None,
+                commit_time: None,
+                dirty: true,
+                unwatched,
+                toplevel: Some(top),
+            };
+        }
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let in_actions = env("GITHUB_ACTIONS").as_deref() == Some("true");
         let (repo, git_ref) = match (
@@ -340,6 +380,7 @@ impl Source {
             commit,
             commit_time,
             dirty,
+            unwatched,
             toplevel,
         }
     }
@@ -352,12 +393,23 @@ pub struct ReproEnv {
     /// (`\x1f`-separated), so paths with spaces stay one flag.
     pub vars: BTreeMap<String, String>,
     /// The rustc flags as recorded: machine paths replaced by `$WORKSPACE`, `$TARGET_DIR`,
-    /// `$CARGO_HOME`, `$SYSROOT`.
+    /// `$CARGO_HOME`, `$SYSROOT`, `$HOME`.
     pub recorded_rustflags: Vec<String>,
+    /// The machine paths and their placeholders, longest first (to record other values).
+    pub placeholders: Vec<(String, &'static str)>,
 }
 
-/// Variables a build must never see: signing secrets and the OIDC token endpoints. Build
-/// scripts and proc-macros are other people's code.
+impl ReproEnv {
+    /// `text` with this build's machine paths replaced by their placeholders.
+    pub fn without_paths(&self, text: &str) -> String {
+        to_placeholders(text, &self.placeholders)
+    }
+}
+
+/// Variables a build must never see: signing secrets, the OIDC token endpoints, tokens and AWS
+/// credentials (`verify --lambda-function --rebuild`). Build scripts and proc-macros are other
+/// people's code. (The binaries already removed the first six from their environment at
+/// startup — see [`crate::secrets`]; this list also protects library embedders.)
 pub const SECRET_VARS: &[&str] = &[
     "SLSA_SIGNING_KEY",
     "SIGSTORE_ID_TOKEN",
@@ -365,6 +417,10 @@ pub const SECRET_VARS: &[&str] = &[
     "ACTIONS_ID_TOKEN_REQUEST_URL",
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
 ];
 
 /// Remove [`SECRET_VARS`] from a child's environment.
@@ -396,9 +452,54 @@ pub fn ambient_rustflags() -> Vec<String> {
     }
 }
 
+/// The machine paths a build's flags may name, longest first, each with the placeholder it is
+/// recorded as. Only the first four are remapped in the binary; `$HOME` is mapped in the record
+/// only, so no home directory is published.
+fn path_placeholders(
+    root: &Path,
+    target_dir: &Path,
+    toolchain: &Toolchain,
+) -> Vec<(String, &'static str)> {
+    let mut maps: Vec<(String, &'static str)> = vec![
+        (toolchain.sysroot.display().to_string(), "$SYSROOT"),
+        (root.display().to_string(), "$WORKSPACE"),
+        (target_dir.display().to_string(), "$TARGET_DIR"),
+    ];
+    if let Some(home) = cargo_home() {
+        maps.push((home.display().to_string(), "$CARGO_HOME"));
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
+        maps.push((PathBuf::from(home).display().to_string(), "$HOME"));
+    }
+    maps.retain(|(p, _)| p.len() > 1);
+    maps.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    maps
+}
+
+/// `text` with every machine path in `maps` replaced by its placeholder (longest first, so a
+/// target dir inside the workspace is named as the target dir).
+fn to_placeholders(text: &str, maps: &[(String, &'static str)]) -> String {
+    let mut out = text.to_string();
+    for (path, name) in maps {
+        out = out.replace(path.as_str(), name);
+    }
+    out
+}
+
+/// `text` with the placeholders of a record expanded to this machine's paths.
+fn from_placeholders(text: &str, maps: &[(String, &'static str)]) -> String {
+    let mut out = text.to_string();
+    for (path, name) in maps {
+        out = out.replace(name, path);
+    }
+    out
+}
+
 /// The reproducibility settings for building `root` into `target_dir` with `toolchain`, on top
-/// of `base_rustflags` (the user's, or the recorded ones without their remaps). `epoch` is
-/// `SOURCE_DATE_EPOCH` (from the commit, or as recorded).
+/// of `base_rustflags` (the user's, or a record's, whose `$WORKSPACE`-style placeholders are
+/// expanded to this machine's paths). `epoch` is `SOURCE_DATE_EPOCH` (from the commit, or as
+/// recorded). The recorded flags name no machine path: every one is replaced by its
+/// placeholder.
 pub fn repro_env(
     root: &Path,
     target_dir: &Path,
@@ -406,6 +507,7 @@ pub fn repro_env(
     epoch: Option<i64>,
     base_rustflags: &[String],
 ) -> ReproEnv {
+    let placeholders = path_placeholders(root, target_dir, toolchain);
     let mut maps: Vec<(PathBuf, &str, &str)> = vec![
         (toolchain.sysroot.clone(), "/slsa/rustc", "$SYSROOT"),
         (root.to_path_buf(), "/slsa/src", "$WORKSPACE"),
@@ -417,8 +519,14 @@ pub fn repro_env(
     // rustc applies the last matching mapping: shortest prefix first, so the most specific
     // one (a target dir or CARGO_HOME inside the workspace) wins.
     maps.sort_by_key(|(p, _, _)| p.as_os_str().len());
-    let mut flags: Vec<String> = base_rustflags.to_vec();
-    let mut recorded: Vec<String> = base_rustflags.to_vec();
+    let mut flags: Vec<String> = base_rustflags
+        .iter()
+        .map(|f| from_placeholders(f, &placeholders))
+        .collect();
+    let mut recorded: Vec<String> = flags
+        .iter()
+        .map(|f| to_placeholders(f, &placeholders))
+        .collect();
     for (from, to, name) in &maps {
         flags.push(format!("--remap-path-prefix={}={to}", from.display()));
         recorded.push(format!("--remap-path-prefix={name}={to}"));
@@ -434,6 +542,7 @@ pub fn repro_env(
     ReproEnv {
         vars,
         recorded_rustflags: recorded,
+        placeholders,
     }
 }
 
@@ -454,27 +563,90 @@ pub fn recorded_env(env: &ReproEnv) -> BTreeMap<String, String> {
     out
 }
 
-/// Other variables of the environment that change what cargo and build scripts do, by name —
-/// recorded so a reader knows what else was set (never secrets: only these names).
-pub fn ambient_build_env() -> BTreeMap<String, String> {
-    const EXACT: &[&str] = &[
+/// How an ambient variable is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// The value, with machine paths replaced by placeholders (tool paths, profile settings:
+    /// values that select a build, never credentials).
+    Value,
+    /// Only that it was set: flags (`CFLAGS`, `LDFLAGS`, a target's `RUSTFLAGS`) can carry
+    /// `-DAPI_KEY=…` or a licence server's address.
+    Presence,
+}
+
+/// Whether `name` is a build-affecting variable we record, and how. An exact allowlist by
+/// name: the per-target forms only for the host and target triples of this build, so
+/// `CC_TEST_REPORTER_ID` (a secret that merely starts like `CC_<triple>`) is never recorded.
+fn ambient_rule(name: &str, triples: &[&str]) -> Option<Record> {
+    const VALUES: &[&str] = &[
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "RUSTC_BOOTSTRAP",
         "CC",
         "CXX",
         "AR",
-        "CFLAGS",
-        "CXXFLAGS",
-        "LDFLAGS",
         "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
     ];
-    const PREFIXES: &[&str] = &["CARGO_PROFILE_", "CARGO_TARGET_", "CC_", "CFLAGS_", "CXX_"];
+    const PRESENCE: &[&str] = &["CFLAGS", "CXXFLAGS", "LDFLAGS", "CARGO_BUILD_RUSTFLAGS"];
+    const PROFILE: &[&str] = &[
+        "OPT_LEVEL",
+        "DEBUG",
+        "SPLIT_DEBUGINFO",
+        "STRIP",
+        "DEBUG_ASSERTIONS",
+        "OVERFLOW_CHECKS",
+        "LTO",
+        "PANIC",
+        "INCREMENTAL",
+        "CODEGEN_UNITS",
+        "RPATH",
+        "CODEGEN_BACKEND",
+    ];
+    if VALUES.contains(&name) {
+        return Some(Record::Value);
+    }
+    if PRESENCE.contains(&name) {
+        return Some(Record::Presence);
+    }
+    if let Some(key) = name.strip_prefix("CARGO_PROFILE_RELEASE_")
+        && PROFILE.contains(&key)
+    {
+        return Some(Record::Value);
+    }
+    for t in triples {
+        let upper = t.to_ascii_uppercase().replace(['-', '.'], "_");
+        let under = t.replace(['-', '.'], "_");
+        for tool in ["CC", "CXX", "AR"] {
+            if name == format!("{tool}_{t}") || name == format!("{tool}_{under}") {
+                return Some(Record::Value);
+            }
+        }
+        for flags in ["CFLAGS", "CXXFLAGS"] {
+            if name == format!("{flags}_{t}") || name == format!("{flags}_{under}") {
+                return Some(Record::Presence);
+            }
+        }
+        if name == format!("CARGO_TARGET_{upper}_LINKER")
+            || name == format!("CARGO_TARGET_{upper}_AR")
+        {
+            return Some(Record::Value);
+        }
+        if name == format!("CARGO_TARGET_{upper}_RUSTFLAGS") {
+            return Some(Record::Presence);
+        }
+    }
+    None
+}
+
+/// Variables of the environment that change what cargo and build scripts do, recorded so a
+/// reader knows what else was set: an exact allowlist of names ([`ambient_rule`]); values only
+/// for those that cannot hold secrets, with machine paths mapped as in the rustc flags;
+/// flags as `(set)`.
+pub fn ambient_build_env(env: &ReproEnv, triples: &[&str]) -> BTreeMap<String, String> {
     std::env::vars()
-        .filter(|(k, _)| {
-            (EXACT.contains(&k.as_str()) || PREFIXES.iter().any(|p| k.starts_with(p)))
-                && k != "CARGO_TARGET_DIR"
+        .filter_map(|(k, v)| match ambient_rule(&k, triples)? {
+            Record::Value => Some((k, env.without_paths(&v))),
+            Record::Presence => Some((k, "(set)".to_string())),
         })
         .collect()
 }

@@ -141,7 +141,13 @@ pub enum Command {
     /// sha256 and records the source commit, the toolchain, the build parameters and every
     /// Cargo.lock package. Writes NAME.intoto.jsonl (DSSE envelopes, one per line) and
     /// NAME.sigstore.json (Sigstore bundle v0.3) to --output. The signing key comes from --key
-    /// FILE or the SLSA_SIGNING_KEY environment variable, never the command line.
+    /// FILE or the SLSA_SIGNING_KEY environment variable, never the command line; while it
+    /// holds a key or token the process is non-dumpable and the secrets are out of the
+    /// environment every child inherits. With --lambda, each binary is also packaged as a
+    /// deterministic target/lambda/BIN/bootstrap.zip and attested on its own. With
+    /// --from-statement, a statement from `attest --unsigned` in another job is checked against
+    /// the artifacts, the checkout and its Cargo.lock, then signed — the signing half of a
+    /// build whose signing is out of the build's reach.
     Attest(AttestArgs),
 
     /// Verify artifacts against their attestation before deploying them.
@@ -149,8 +155,10 @@ pub enum Command {
     /// Checks the signature over the DSSE pre-authentication encoding with exactly the trusted
     /// key (--key) or a certificate matching the keyless policy, then — on the verified bytes
     /// only — the payload type, the statement type, the predicate type, that every ARTIFACT's
-    /// sha256 is a subject, and the builder, source and ref when asked. Exit 1 with the reason
-    /// when any check fails.
+    /// sha256 is a subject, and the builder, source and ref when asked. A Lambda zip passes as
+    /// a subject itself or entry by entry; --lambda-function asks AWS Lambda which code a
+    /// function runs and requires it to be attested. Exit 1 with the reason when any check
+    /// fails.
     Verify(VerifyArgs),
 
     /// Propose dependency updates: plan, apply to the working tree, or open pull requests.
@@ -357,8 +365,45 @@ pub struct VendorArgs {
 #[derive(Debug, Args)]
 pub struct AttestArgs {
     /// Attest this prebuilt file instead of building (repeatable); recorded as prebuilt.
+    /// Subjects are named by file name (by path when two share a name); the output is named
+    /// after --name, the single file, or — for a generic Lambda name (`bootstrap`,
+    /// `bootstrap.zip`) — its parent directory. With --from-statement: the files the
+    /// statements name.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["package", "bin", "target", "features", "all_features", "no_default_features", "reproducible"])]
     pub artifact: Vec<PathBuf>,
+
+    /// Sign this unsigned statement (NAME.statement.json from `attest --unsigned` in another
+    /// job) instead of building (repeatable; NAME.sbom.statement.json joins NAME). Before
+    /// signing, every subject must be one of the --artifact files and every file a subject; the
+    /// statement's source repository, ref and commit must be this checkout's (and GitHub's
+    /// GITHUB_REPOSITORY, GITHUB_REF, GITHUB_SHA); its Cargo.lock packages must be the checked-out
+    /// Cargo.lock's; and it must not be dirty — else `statement-mismatch` (exit 1) and nothing
+    /// is written. builder.id becomes the signer's own workflow identity (keyless: the token's
+    /// job_workflow_ref). Runs no cargo, no rustc and no repository code.
+    #[arg(long, value_name = "FILE", requires = "artifact", conflicts_with_all = ["lambda", "unsigned", "allow_dirty", "sbom", "reproducible"])]
+    pub from_statement: Vec<PathBuf>,
+
+    /// Package each binary as an AWS Lambda deployment zip, `target/lambda/BIN/bootstrap.zip`
+    /// (one entry `bootstrap`, mode 0755, deterministic: time from SOURCE_DATE_EPOCH, deflate
+    /// level 9, no extra fields), and write one attestation per function,
+    /// `target/slsa/BIN.intoto.jsonl` and `BIN.sigstore.json`, whose subjects are the binary and
+    /// its zip. Prints each zip's CodeSha256. Builds for --lambda-arch's target unless --target
+    /// is given.
+    #[arg(long, conflicts_with = "name")]
+    pub lambda: bool,
+
+    /// With --lambda: the function's architecture, x86_64 (default; target
+    /// x86_64-unknown-linux-gnu) or arm64 (aarch64-unknown-linux-gnu). Recorded in the
+    /// provenance; `verify --lambda-function` compares it with the function's. A target that is
+    /// not installed, or a cross target without a linker, is an error before any build.
+    #[arg(long, value_name = "ARCH", value_enum, requires = "lambda")]
+    pub lambda_arch: Option<crate::lambda::Arch>,
+
+    /// With --lambda: also put this file (as its file name) or directory (as its name and
+    /// everything below) into every zip (repeatable). Entries are sorted; modes are 0755 for
+    /// executables, 0644 otherwise. Recorded with their sha256.
+    #[arg(long, value_name = "PATH", requires = "lambda")]
+    pub lambda_include: Vec<PathBuf>,
 
     /// Build this package (default: the workspace's default members).
     #[arg(short, long, value_name = "NAME")]
@@ -406,7 +451,8 @@ pub struct AttestArgs {
     #[arg(long)]
     pub allow_dirty: bool,
 
-    /// Write the unsigned in-toto statement (NAME.statement.json) for another signer.
+    /// Write the unsigned in-toto statement (NAME.statement.json) for another signer (for
+    /// example `attest --from-statement` in a job that runs no build).
     #[arg(long)]
     pub unsigned: bool,
 
@@ -436,8 +482,10 @@ pub struct AttestArgs {
 /// Flags of `cargo slsa verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The files to verify (binaries, Lambda zips…); each sha256 must be a subject.
-    #[arg(value_name = "ARTIFACT", required = true)]
+    /// The files to verify (binaries, Lambda zips…); each sha256 must be a subject. A zip that
+    /// is not itself a subject passes when its `bootstrap` is an attested binary and every
+    /// other entry is attested too (`lambda-extra-entry` otherwise).
+    #[arg(value_name = "ARTIFACT", required_unless_present = "lambda_function")]
     pub artifacts: Vec<PathBuf>,
 
     /// The attestation: NAME.intoto.jsonl (DSSE envelopes) or NAME.sigstore.json (bundle).
@@ -494,6 +542,19 @@ pub struct VerifyArgs {
     /// `aws lambda get-function` prints it): it must be one of the attested subjects.
     #[arg(long, value_name = "B64")]
     pub lambda_code_sha256: Option<String>,
+
+    /// Ask AWS Lambda what this function runs (GetFunction; repeatable; a name, NAME:QUALIFIER
+    /// or an ARN) and require its CodeSha256 to be an attested subject (`lambda-mismatch`) and
+    /// its architecture the attested one (`lambda-arch-mismatch`). Credentials come from the
+    /// AWS SDK's default chain, the endpoint from AWS_ENDPOINT_URL(_LAMBDA). A missing function,
+    /// denied access, missing credentials, an image function or lasting throttling exit 2.
+    #[arg(long, value_name = "NAME_OR_ARN")]
+    pub lambda_function: Vec<String>,
+
+    /// The AWS region of --lambda-function (default: AWS_REGION, AWS_DEFAULT_REGION or the
+    /// profile's).
+    #[arg(long, value_name = "REGION", requires = "lambda_function")]
+    pub region: Option<String>,
 }
 
 /// Flags of `cargo slsa keygen`.

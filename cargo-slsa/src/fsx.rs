@@ -71,11 +71,19 @@ pub fn write_new_or_replace(path: &Path, bytes: &[u8], secret: bool, replace: bo
 }
 
 /// Write several files so that none is replaced unless all could be written: every file goes
-/// to a temporary file beside its destination first, then all are renamed into place. (A crash
-/// during the renames can still leave some old and some new: each file is whole, old or new.)
+/// to a temporary file beside its destination first; then each existing destination is kept
+/// as a hard-linked backup, and all are renamed into place. If a rename fails, the files
+/// already replaced get their backups back, so the set stays old. (A crash during the renames
+/// can still leave some old and some new: each file is whole, old or new.)
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
     let mut staged = Vec::new();
     for (path, bytes) in files {
+        if path.is_dir() {
+            anyhow::bail!(
+                "{} is a directory, not a file that can be replaced",
+                path.display()
+            );
+        }
         let dir = parent_dir(path);
         let mut tmp = tempfile::Builder::new()
             .prefix(".slsa-tmp-")
@@ -94,12 +102,54 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
             .with_context(|| format!("syncing {}", tmp.path().display()))?;
         staged.push((tmp, *path, dir));
     }
+    // Backups of what will be replaced (a link costs no copy), so a failed rename can be undone.
+    let mut backups: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |backups: &[(PathBuf, &Path)]| {
+        for (b, _) in backups {
+            let _ = fs::remove_file(b);
+        }
+    };
+    for (_, path, dir) in &staged {
+        if fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+            let backup = dir.join(format!(
+                ".slsa-bak-{}-{}",
+                std::process::id(),
+                backups.len()
+            ));
+            let _ = fs::remove_file(&backup);
+            match fs::hard_link(path, &backup) {
+                Ok(()) => backups.push((backup, path)),
+                Err(e) => {
+                    cleanup(&backups);
+                    return Err(anyhow::anyhow!(
+                        "cannot keep a backup of {} before replacing it: {e}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    let mut replaced: Vec<&Path> = Vec::new();
     for (tmp, path, dir) in staged {
-        tmp.persist(path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("replacing {}", path.display()))?;
+        if let Err(e) = tmp.persist(path) {
+            // Put back what this call already replaced; remove what it created.
+            for done in &replaced {
+                match backups.iter().find(|(_, p)| p == done) {
+                    Some((b, _)) => {
+                        let _ = fs::rename(b, done);
+                    }
+                    None => {
+                        let _ = fs::remove_file(done);
+                    }
+                }
+            }
+            cleanup(&backups);
+            return Err(e.error).with_context(|| format!("replacing {}", path.display()));
+        }
+        replaced.push(path);
         sync_dir(&dir);
     }
+    cleanup(&backups);
     Ok(())
 }
 

@@ -14,12 +14,14 @@ pub mod error;
 pub mod fsx;
 pub mod github;
 pub mod harden;
+pub mod lambda;
 pub mod pin;
 pub mod progress;
 pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod sbom;
+pub mod secrets;
 pub mod timefmt;
 pub mod update;
 pub mod vendor;
@@ -158,6 +160,18 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
     }))
 }
 
+/// Whether an error is (or wraps) a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    // serde_json's writer errors do not expose the io::Error as their source: ask them.
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Run a parsed command line: dispatch, render the report to `out`, return the exit outcome.
 ///
 /// Errors are usage or input errors (exit 2); they are returned before anything is written.
@@ -166,12 +180,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let report = match produce(&ctx, &cli.command)? {
         Produced::Report(r) => r,
         Produced::Document(bytes) => {
-            out.write_all(&bytes)?;
-            out.flush()?;
+            let written = out.write_all(&bytes).and_then(|()| out.flush());
+            if let Err(e) = written
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
+            }
             return Ok(Exit::Success);
         }
     };
-    report::render(&report, &ctx, out)?;
+    // A reader that stops early (`| head -1`) closes the pipe: the outcome still decides the
+    // exit code, as it would have had the reader read everything.
+    if let Err(e) = report::render(&report, &ctx, out)
+        && !is_broken_pipe(&e)
+    {
+        return Err(e);
+    }
     Ok(if report.failed() {
         Exit::Failed
     } else {

@@ -1,10 +1,20 @@
 //! The `cargo-slsa` binary: parse arguments, call the library, map the outcome to an exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // First, while the process has one thread: take the signing secrets out of the environment,
+    // so nothing this process starts (cargo, build scripts, git) can inherit them.
+    for name in cargo_slsa::secrets::stash_from_env() {
+        // SAFETY: no other thread exists yet, so nothing reads the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::remove_var(name);
+        }
+    }
     // `cargo slsa …` runs `cargo-slsa slsa …`: drop the subcommand name cargo passes along.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "slsa") {
@@ -23,10 +33,8 @@ fn main() -> ExitCode {
     match cargo_slsa::run(cli, &mut out) {
         Ok(exit) => ExitCode::from(u8::try_from(exit.code()).unwrap_or(1)),
         Err(e) => {
-            #[allow(clippy::disallowed_macros)] // main is one of the two places allowed to print
-            {
-                eprintln!("error: {e:#}");
-            }
+            // A closed stderr (`… 2>&1 | head -1`) must not turn an input error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -130,6 +130,9 @@ fn is_inherited_noise(key: &str) -> bool {
     const EXACT: &[&str] = &[
         "CI",
         "GH_TOKEN",
+        "SLSA_SIGNING_KEY",
+        "SIGSTORE_ID_TOKEN",
+        "SOURCE_DATE_EPOCH",
         "RUSTUP_TOOLCHAIN",
         "RUSTFLAGS",
         "RUSTDOCFLAGS",
@@ -142,7 +145,9 @@ fn is_inherited_noise(key: &str) -> bool {
         "GIT_ALTERNATE_OBJECT_DIRECTORIES",
         "GIT_CEILING_DIRECTORIES",
     ];
-    const PREFIXES: &[&str] = &["GITHUB_", "RUNNER_", "CARGO_"];
+    // AWS_ and the signing variables: the machine's credentials must never reach a test (the
+    // Lambda tests set their own, for the kit's fake).
+    const PREFIXES: &[&str] = &["GITHUB_", "RUNNER_", "CARGO_", "AWS_", "ACTIONS_"];
     EXACT.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
 }
 

@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod git;
 pub mod github;
 pub mod krate;
+pub mod lambda;
 pub mod lockfile;
 pub mod project;
 pub mod registry;
@@ -22,6 +23,7 @@ pub use cmd::{Env, RunOutput, cargo_bin, run, run_with_timeout, rustc_bin, sysro
 pub use git::{GitRemote, git_command};
 pub use github::{ApiRequest, FakeGitHub};
 pub use krate::{CrateBuilder, Dep, DepKind, RawEntry};
+pub use lambda::FakeLambda;
 pub use lockfile::{CRATES_IO_SOURCE, LockedPackage};
 pub use project::{CargoHome, Project, ProjectBuilder, basic_manifest};
 pub use registry::{HttpResponse, Published, Registry, Served};

@@ -216,6 +216,9 @@ impl Keys {
             // OIDC issuer (v1: raw bytes; v2: UTF8String), source repo URI, ref.
             fulcio_ext(1, claims.issuer.as_bytes().to_vec()),
             fulcio_ext(8, utf8_string(&claims.issuer)),
+            // Build Signer URI: the workflow that ran the signing job (for a reusable
+            // workflow, itself — like the SAN and the token's job_workflow_ref).
+            fulcio_ext(9, utf8_string(&claims.identity)),
             fulcio_ext(12, utf8_string(&claims.repository)),
             fulcio_ext(14, utf8_string(&claims.git_ref)),
         ];

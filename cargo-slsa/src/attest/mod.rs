@@ -1,32 +1,44 @@
 //! `cargo slsa attest`: build release artifacts reproducibly (or take prebuilt files), describe
 //! the build as SLSA v1 provenance in an in-toto statement, sign it, and write
-//! `NAME.intoto.jsonl` and `NAME.sigstore.json`. Also `cargo slsa keygen`.
+//! `NAME.intoto.jsonl` and `NAME.sigstore.json`. With `--lambda`, also a deterministic
+//! `bootstrap.zip` per binary and one attestation per function. With `--from-statement`, sign a
+//! statement an earlier job wrote, after checking it (see [`from_statement`]). Also `keygen`.
 //!
 //! The build itself lives in [`crate::build`] so `verify --rebuild` repeats it without depending
-//! on this module; the formats live in [`crate::provenance`].
+//! on this module; the formats live in [`crate::provenance`]; zips in [`crate::lambda`].
+//!
+//! Order: every input is checked before the (long) build — the key read, the keyless token
+//! source present, the Lambda target installed, the source clean — and nothing is written until
+//! everything is signed; then all files (zips included) are staged and renamed together.
 
+mod clean;
 mod codes;
+mod from_statement;
+mod keygen;
 mod keyless;
+mod output;
 mod predicate;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::build::{self, BuildSpec, Source, Toolchain};
-use crate::cli::{AttestArgs, KeygenArgs, SbomArgs, SbomFormat};
+use crate::cli::{AttestArgs, SbomArgs, SbomFormat};
 use crate::error::InputError;
-use crate::fsx;
-use crate::provenance::{self, Envelope, PAYLOAD_TYPE, PrivateKey, Statement};
-use crate::report::{Change, Finding, Report};
+use crate::lambda::{self, Arch};
+use crate::provenance::{self, PrivateKey, Statement};
+use crate::report::{Change, Finding, Report, Severity};
 pub use codes::AttestCode;
+pub use keygen::keygen;
+use output::{OutFile, Signer, Unit};
 
 /// One attested file.
 #[derive(Debug, Clone)]
 pub struct Subject {
-    /// Name in the statement (the file name).
+    /// Name in the statement (the file name, or for a Lambda zip its path in the workspace).
     pub name: String,
     /// Where it is.
     pub path: PathBuf,
@@ -37,14 +49,39 @@ pub struct Subject {
 /// How the statement gets signed.
 enum Signing {
     Key(PrivateKey),
-    Keyless,
+    Keyless(keyless::TokenSource),
     Unsigned,
+}
+
+impl Signing {
+    /// Decide from the flags, checking what can be checked now: the key parses, the keyless
+    /// token source exists. A process that will hold a key or a token is made non-dumpable at
+    /// once (see [`crate::secrets`]).
+    fn choose(args: &AttestArgs) -> Result<Signing> {
+        let signing = if args.unsigned {
+            Signing::Unsigned
+        } else if args.keyless {
+            Signing::Keyless(keyless::preflight()?)
+        } else {
+            match provenance::keys::load_signing_key(args.key.as_deref())? {
+                Some(k) => Signing::Key(k),
+                None => bail!(
+                    "no signing key: pass --key FILE, set SLSA_SIGNING_KEY to the PEM text, use \
+                     --keyless (GitHub Actions with id-token: write), or --unsigned"
+                ),
+            }
+        };
+        if !matches!(signing, Signing::Unsigned) {
+            crate::secrets::protect_process()?;
+        }
+        Ok(signing)
+    }
 }
 
 /// The workspace root (directory of the workspace's Cargo.toml) and its manifest.
 fn workspace_root(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
     let entry = crate::workspace::Workspace::locate(ctx)?;
-    let out = std::process::Command::new(build::cargo_program())
+    let out = build::scrub(&mut std::process::Command::new(build::cargo_program()))
         .args(["locate-project", "--workspace", "--message-format", "plain"])
         .arg("--manifest-path")
         .arg(&entry)
@@ -86,52 +123,122 @@ fn abs(ctx: &Ctx, p: &Path) -> PathBuf {
     }
 }
 
+/// Where the workspace sits in the repository ("" at the top), compared on canonical paths so
+/// a symlinked --manifest-path cannot make the record point at the wrong directory.
+fn workspace_in_repo(source: &Source, root: &Path) -> Result<String> {
+    let Some(top) = &source.toplevel else {
+        return Ok(String::new());
+    };
+    let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
+    let root_c = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    root_c
+        .strip_prefix(&top_c)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .map_err(|_| {
+            anyhow!(
+                "the workspace {} is not inside its git work tree {}",
+                root.display(),
+                top.display()
+            )
+        })
+}
+
+/// Why the source is not a clean commit, if it is not: an uncommitted Cargo.lock, files git
+/// was told not to watch, uncommitted changes or untracked files, or a cargo configuration
+/// file that the commit does not hold.
+fn dirty_reason(
+    source: &Source,
+    workspace_in_repo: &str,
+    untracked_configs: &[PathBuf],
+) -> Option<(String, Option<PathBuf>)> {
+    let top = source.toplevel.as_ref()?;
+    let commit = source.commit.as_deref().unwrap_or("?");
+    let lock_rel = Path::new(workspace_in_repo).join("Cargo.lock");
+    if !build::is_tracked(top, &lock_rel) {
+        return Some((
+            format!(
+                "Cargo.lock is not committed, so commit {commit} does not pin the dependencies \
+                 that were built"
+            ),
+            None,
+        ));
+    }
+    if let Some(first) = source.unwatched.first() {
+        return Some((
+            format!(
+                "{} tracked file(s) are marked assume-unchanged or skip-worktree ({first}{}), so \
+                 git cannot say whether they match commit {commit}: clear the flags with `git \
+                 update-index --no-assume-unchanged --no-skip-worktree -- FILE`",
+                source.unwatched.len(),
+                if source.unwatched.len() > 1 {
+                    ", …"
+                } else {
+                    ""
+                }
+            ),
+            Some(top.join(first)),
+        ));
+    }
+    if let Some(cfg) = untracked_configs.first() {
+        return Some((
+            format!(
+                "the cargo configuration file {} is not part of commit {commit} (untracked or \
+                 ignored), yet it changes the build",
+                cfg.display()
+            ),
+            Some(cfg.clone()),
+        ));
+    }
+    if source.dirty {
+        return Some((
+            format!(
+                "the work tree has uncommitted changes or untracked files, so the artifacts were \
+                 not built from commit {commit} alone"
+            ),
+            None,
+        ));
+    }
+    None
+}
+
 /// Run `cargo slsa attest`.
 pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let started = crate::timefmt::now_unix();
+    let signing = Signing::choose(args)?;
+    if !args.from_statement.is_empty() {
+        return from_statement::run(ctx, args, &signing, started);
+    }
     let progress = ctx.progress();
-    // Everything that can be wrong with the input is checked before the (long) build.
-    let signing = if args.unsigned {
-        Signing::Unsigned
-    } else if args.keyless {
-        Signing::Keyless
-    } else {
-        match provenance::keys::load_signing_key(args.key.as_deref())? {
-            Some(k) => Signing::Key(k),
-            None => bail!(
-                "no signing key: pass --key FILE, set SLSA_SIGNING_KEY to the PEM text, use \
-                 --keyless (GitHub Actions with id-token: write), or --unsigned"
-            ),
-        }
-    };
     let (root, manifest) = workspace_root(ctx)?;
     let lock_path = root.join("Cargo.lock");
-    for a in &args.artifact {
-        let p = abs(ctx, a);
+    let artifact_paths: Vec<PathBuf> = args.artifact.iter().map(|a| abs(ctx, a)).collect();
+    for p in &artifact_paths {
         if !p.is_file() {
-            return Err(InputError::at(&p, None, None, "--artifact: no such file").into());
+            return Err(InputError::at(p, None, None, "--artifact: no such file").into());
+        }
+    }
+    for p in &args.lambda_include {
+        let p = abs(ctx, p);
+        if !p.exists() {
+            return Err(InputError::at(&p, None, None, "--lambda-include: no such file").into());
         }
     }
     // The lock, the git queries, the toolchain queries and (for prebuilt artifacts) the
     // hashing are independent: run them side by side.
-    let prebuilt = !args.artifact.is_empty();
+    let prebuilt = !artifact_paths.is_empty();
+    let names = output::subject_names(&artifact_paths, &root);
     let (lock, source, toolchain, prebuilt_subjects) = std::thread::scope(|s| {
         let lock = s.spawn(|| crate::workspace::Lockfile::load(&lock_path));
         let source = s.spawn(|| Source::detect(&root));
         let toolchain = s.spawn(|| Toolchain::detect(&root));
-        let subjects: Result<Vec<Subject>> = args
-            .artifact
+        let subjects: Result<Vec<Subject>> = artifact_paths
             .iter()
-            .map(|a| {
-                let path = abs(ctx, a);
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+            .zip(&names)
+            .map(|(path, name)| {
                 Ok(Subject {
-                    sha256: build::sha256_file(&path)?,
-                    name,
-                    path,
+                    sha256: build::sha256_file(path)?,
+                    name: name.clone(),
+                    path: path.clone(),
                 })
             })
             .collect();
@@ -168,73 +275,59 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         ),
         _ => source.commit_time,
     };
+    let workspace_in_repo = workspace_in_repo(&source, &root)?;
+    let configs = clean::cargo_configs(&root, source.toplevel.as_deref())?;
 
-    // Where the workspace sits in the repository: compared on canonical paths, so a symlinked
-    // --manifest-path cannot make the clean rebuild or the record point at the wrong directory.
-    let workspace_in_repo = match &source.toplevel {
-        Some(top) => {
-            let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
-            let root_c = root.canonicalize().unwrap_or_else(|_| root.clone());
-            root_c
-                .strip_prefix(&top_c)
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-                .map_err(|_| {
-                    anyhow!(
-                        "the workspace {} is not inside its git work tree {}",
-                        root.display(),
-                        top.display()
-                    )
-                })?
+    // Lambda: the target is settled (and checked to be buildable) before anything is built.
+    let base_rustflags = build::ambient_rustflags();
+    let lambda_target: Option<(Arch, Option<String>)> = if args.lambda {
+        if prebuilt {
+            Some((args.lambda_arch.unwrap_or(Arch::X86_64), None))
+        } else {
+            let (arch, target) = lambda::arch::resolve(args.lambda_arch, args.target.as_deref())?;
+            lambda::arch::check_buildable(&root, &target, &toolchain.host, &base_rustflags)?;
+            Some((arch, Some(target)))
         }
-        None => String::new(),
+    } else {
+        None
     };
 
     let mut report = Report::new("attest", AttestCode::rules());
     if source.repo.is_none() {
         report.findings.push(Finding::new(
             AttestCode::SourceUnknown.rule(),
-            format!(
-                "{} is not in a git repository: the provenance cannot name a source commit",
-                root.display()
-            ),
-        ));
-    } else {
-        let lock_rel = Path::new(&workspace_in_repo).join("Cargo.lock");
-        let lock_untracked = source
-            .toplevel
-            .as_ref()
-            .is_some_and(|top| !build::is_tracked(top, &lock_rel));
-        let why = if lock_untracked {
-            Some(format!(
-                "Cargo.lock is not committed, so commit {} does not pin the dependencies that were \
-                 built",
-                source.commit.as_deref().unwrap_or("?")
-            ))
-        } else if source.dirty {
-            Some(format!(
-                "the work tree has uncommitted changes or untracked files, so the artifacts were \
-                 not built from commit {} alone",
-                source.commit.as_deref().unwrap_or("?")
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            let mut f = Finding::new(AttestCode::SourceDirty.rule(), why).with_fix(
-                "commit (or stash, or .gitignore) the changes and attest again; --allow-dirty \
-                 attests anyway and records the tree as dirty",
-            );
-            if args.allow_dirty {
-                f.severity = crate::report::Severity::Warning;
-                report.findings.push(f);
+            if source.toplevel.is_some() {
+                format!(
+                    "the repository of {} has no commit yet: the provenance names no source, so \
+                     no source or ref policy can pass",
+                    root.display()
+                )
             } else {
-                f.severity = crate::report::Severity::Error;
-                report.findings.push(f);
-                report
-                    .notes
-                    .push("nothing was built or written: the source is not a clean commit".into());
-                return Ok(report);
-            }
+                format!(
+                    "{} is not in a git repository: the provenance cannot name a source commit",
+                    root.display()
+                )
+            },
+        ));
+    } else if let Some((why, file)) = dirty_reason(&source, &workspace_in_repo, &configs.untracked)
+    {
+        let mut f = Finding::new(AttestCode::SourceDirty.rule(), why).with_fix(
+            "commit (or stash, or .gitignore) the changes and attest again; --allow-dirty \
+             attests anyway and records the tree as dirty",
+        );
+        if let Some(file) = file {
+            f = f.at(&file, None, None);
+        }
+        if args.allow_dirty {
+            f.severity = Severity::Warning;
+            report.findings.push(f);
+        } else {
+            f.severity = Severity::Error;
+            report.findings.push(f);
+            report
+                .notes
+                .push("nothing was built or written: the source is not a clean commit".into());
+            return Ok(report);
         }
     }
     let source = Source {
@@ -245,7 +338,10 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let spec = BuildSpec {
         package: args.package.clone(),
         bins: args.bin.clone(),
-        target: args.target.clone(),
+        target: lambda_target
+            .as_ref()
+            .and_then(|(_, t)| t.clone())
+            .or_else(|| args.target.clone()),
         features: args
             .features
             .iter()
@@ -256,7 +352,6 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         no_default_features: args.no_default_features,
         profile: "release".to_string(),
     };
-    let base_rustflags = build::ambient_rustflags();
     let tdir = target_dir(ctx, &root);
     let env = build::repro_env(&root, &tdir, &toolchain, epoch, &base_rustflags);
 
@@ -282,17 +377,18 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             bail!(
-                "two artifacts are both named `{}`: subjects are named by file name, so attest \
-                 them in separate runs (with different --name values) or rename one",
+                "two artifacts are both named `{}`: attest them in separate runs (with different \
+                 --name values) or rename one",
                 w[0]
             );
         }
     }
 
-    // --reproducible: the same build from a clean copy at another path and target dir.
+    // --reproducible: the same build from the commit's own tree at another path.
     let mut repro: Option<Value> = None;
     if args.reproducible {
-        let spinner = progress.spinner("rebuilding from a clean copy to check reproducibility");
+        let spinner =
+            progress.spinner("rebuilding from the commit at another path to check reproducibility");
         let result = rebuild_clean(
             ctx,
             &source,
@@ -305,33 +401,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
         );
         spinner.finish_and_clear();
         let rebuilt = result?;
-        let mut all_match = true;
-        let mut compared = Vec::new();
-        for s in &subjects {
-            let other = rebuilt.iter().find(|(n, _)| n == &s.name).map(|(_, d)| d);
-            let same = other == Some(&s.sha256);
-            all_match &= same;
-            compared.push(json!({"name": s.name, "sha256": s.sha256, "rebuilt": other}));
-            if !same {
-                report.findings.push(
-                    Finding::new(
-                        AttestCode::NotReproducible.rule(),
-                        format!(
-                            "`{}` is not reproducible: sha256 {} here, {} from a clean copy at \
-                             another path",
-                            s.name,
-                            s.sha256,
-                            other.map(String::as_str).unwrap_or("(not built)")
-                        ),
-                    )
-                    .at(&s.path, None, None)
-                    .with_fix(
-                        "look for absolute paths (env!(\"CARGO_MANIFEST_DIR\"), build scripts \
-                         embedding OUT_DIR), timestamps or randomness in the build",
-                    ),
-                );
-            }
-        }
+        let (all_match, compared) = compare_rebuild(&subjects, &rebuilt, &mut report);
         report
             .summary
             .insert("reproducible".into(), json!(all_match));
@@ -348,149 +418,205 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             "uri": format!("{}#reproducibility", provenance::BUILD_TYPE),
             "annotations": {
                 "result": "PASSED",
-                "method": "rebuilt from a clean copy of the source at a different absolute path \
-                           with a different target dir; every subject's sha256 matched",
+                "method": if source.dirty {
+                    "rebuilt from a copy of the work tree at a different absolute path with a \
+                     different target dir; every subject's sha256 matched"
+                } else {
+                    "rebuilt from the commit's own tree (not the work tree) at a different \
+                     absolute path with a different target dir; every subject's sha256 matched"
+                },
                 "subjects": compared.len(),
             }
         }));
     }
 
-    let builder = predicate::Builder::detect();
+    // Lambda packages, one per binary, written with the attestations.
+    let mut zips: Vec<OutFile> = Vec::new();
+    let mut lambda_record: Option<Value> = None;
+    let mut units: Vec<Unit> = Vec::new();
+    let mut lambda_rows: Vec<Value> = Vec::new();
+    if let Some((arch, target)) = &lambda_target {
+        let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| abs(ctx, p)).collect();
+        let mut include_record = Vec::new();
+        for s in &subjects {
+            let entries = lambda::package::entries(&s.path, &includes)?;
+            if include_record.is_empty() {
+                for e in entries.iter().skip(1) {
+                    include_record.push(json!({
+                        "name": e.name,
+                        "mode": format!("{:o}", e.mode),
+                        "sha256": build::sha256_file(&e.source)?,
+                    }));
+                }
+            }
+            let bytes = lambda::package::write_zip(&entries, epoch)?;
+            let sha = hex::encode(aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                &bytes,
+            ));
+            let bin = s
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| s.name.clone());
+            let zip_path = lambda::zip_path(&tdir, &bin);
+            let zip_name = zip_path
+                .strip_prefix(&root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| format!("target/lambda/{bin}/bootstrap.zip"));
+            let code = lambda::code_sha256(&sha).unwrap_or_default();
+            lambda_rows.push(json!({
+                "function": bin,
+                "zip": zip_path,
+                "sha256": sha,
+                "codeSha256": code,
+                "architecture": arch.aws_name(),
+            }));
+            zips.push((
+                zip_path.clone(),
+                bytes,
+                format!(
+                    "Lambda package of {bin} ({}; CodeSha256 {code})",
+                    arch.aws_name()
+                ),
+            ));
+            output::check_name(&bin)?;
+            units.push(Unit {
+                name: bin,
+                subjects: vec![
+                    s.clone(),
+                    Subject {
+                        name: zip_name,
+                        path: zip_path,
+                        sha256: sha,
+                    },
+                ],
+            });
+        }
+        lambda_record = Some(json!({
+            "architecture": arch.aws_name(),
+            "target": target,
+            "include": include_record,
+            "zip": {"entryTime": "SOURCE_DATE_EPOCH", "deflateLevel": lambda::package::DEFLATE_LEVEL},
+        }));
+    } else {
+        units.push(Unit {
+            name: output::default_name(
+                args.name.as_deref(),
+                spec.package.as_deref(),
+                &subjects,
+                &root,
+            )?,
+            subjects: subjects.clone(),
+        });
+    }
+
+    // The signer's token comes now, just before signing (GitHub's are short-lived); with it,
+    // the workflow identity that builder.id names.
+    let session = match &signing {
+        Signing::Keyless(src) => Some(keyless::Session::open(args, src)?),
+        _ => None,
+    };
+    let mut builder = predicate::Builder::detect();
+    if let (Some(session), Some(server)) = (&session, predicate::actions_server())
+        && let Some(id) = session.workflow_identity(&server)
+    {
+        builder.id = id;
+    }
     let finished = crate::timefmt::now_unix();
+    let triples: Vec<&str> = std::iter::once(toolchain.host.as_str())
+        .chain(spec.target.as_deref())
+        .collect();
     let predicate = predicate::provenance(&predicate::Inputs {
         workspace_in_repo: &workspace_in_repo,
         source: &source,
         toolchain: &toolchain,
         spec: if prebuilt { None } else { Some(&spec) },
         prebuilt: if prebuilt { Some(&subjects) } else { None },
+        root: &root,
         env: &env,
+        ambient: build::ambient_build_env(&env, &triples),
+        cargo_configs: &configs.outside,
+        lambda: lambda_record,
         lock: &lock,
         builder: &builder,
         started,
         finished,
         reproducibility: repro,
     });
-    let statement = Statement::new(
-        subjects
-            .iter()
-            .map(|s| provenance::subject(&s.name, &s.sha256))
-            .collect(),
-        provenance::SLSA_PROVENANCE_V1,
-        predicate,
-    );
-    let mut statements = vec![("provenance", statement)];
-    if args.sbom {
-        statements.push(("sbom", sbom_statement(ctx, &spec, &subjects)?));
-    }
+    let sbom_doc = if args.sbom {
+        Some(sbom_document(ctx, &spec)?)
+    } else {
+        None
+    };
 
-    let name = args.name.clone().unwrap_or_else(|| {
-        spec.package
-            .clone()
-            .or_else(|| (subjects.len() == 1).then(|| subjects[0].name.clone()))
-            .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "attestation".into())
-    });
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        bail!("--name {name:?} is not a plain file name");
-    }
     let out_dir = args
         .output
         .as_ref()
         .map(|o| abs(ctx, o))
         .unwrap_or_else(|| tdir.join("slsa"));
-
-    let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
-    match &signing {
-        Signing::Unsigned => {
-            for (kind, st) in &statements {
-                let suffix = if *kind == "provenance" { "" } else { ".sbom" };
-                let mut bytes = serde_json::to_vec_pretty(st)?;
-                bytes.push(b'\n');
-                files.push((
-                    out_dir.join(format!("{name}{suffix}.statement.json")),
-                    bytes,
-                    format!("unsigned in-toto statement ({kind})"),
-                ));
-            }
+    let signer = match (&signing, &session) {
+        (Signing::Key(k), _) => Signer::Key(k),
+        (Signing::Keyless(_), Some(s)) => Signer::Keyless(s),
+        _ => Signer::Unsigned,
+    };
+    let mut files: Vec<OutFile> = Vec::new();
+    for unit in &units {
+        let descriptors: Vec<_> = unit
+            .subjects
+            .iter()
+            .map(|s| provenance::subject(&s.name, &s.sha256))
+            .collect();
+        let mut statements = vec![(
+            "provenance",
+            Statement::new(
+                descriptors.clone(),
+                provenance::SLSA_PROVENANCE_V1,
+                predicate.clone(),
+            ),
+        )];
+        if let Some(doc) = &sbom_doc {
+            statements.push((
+                "sbom",
+                Statement::new(descriptors, provenance::CYCLONEDX_PREDICATE, doc.clone()),
+            ));
         }
-        Signing::Key(key) => {
-            let mut jsonl = String::new();
-            for (kind, st) in &statements {
-                let env = Envelope::sign(key, PAYLOAD_TYPE, &st.to_bytes()?)?;
-                jsonl.push_str(&env.to_line()?);
-                jsonl.push('\n');
-                let bundle = provenance::key_bundle(&env, &key.public().key_id())?;
-                let suffix = if *kind == "provenance" { "" } else { ".sbom" };
-                let mut b = bundle
-                    .to_json_pretty()
-                    .map_err(|e| anyhow!("serialising the bundle: {e}"))?
-                    .into_bytes();
-                b.push(b'\n');
-                files.push((
-                    out_dir.join(format!("{name}{suffix}.sigstore.json")),
-                    b,
-                    format!(
-                        "Sigstore bundle v0.3 ({kind}), signed with key {}",
-                        key.public().key_id()
-                    ),
-                ));
-            }
-            files.insert(
-                0,
-                (
-                    out_dir.join(format!("{name}.intoto.jsonl")),
-                    jsonl.into_bytes(),
-                    format!(
-                        "{} DSSE envelope(s), signed with key {}",
-                        statements.len(),
-                        key.public().key_id()
-                    ),
-                ),
-            );
-        }
-        Signing::Keyless => {
-            let signed = keyless::sign(args, &statements)?;
-            let mut jsonl = String::new();
-            for ((kind, _), (env, bundle_json)) in statements.iter().zip(signed) {
-                jsonl.push_str(&env.to_line()?);
-                jsonl.push('\n');
-                let suffix = if *kind == "provenance" { "" } else { ".sbom" };
-                files.push((
-                    out_dir.join(format!("{name}{suffix}.sigstore.json")),
-                    bundle_json,
-                    format!(
-                        "Sigstore bundle v0.3 ({kind}), keyless (Fulcio certificate, Rekor entry)"
-                    ),
-                ));
-            }
-            files.insert(
-                0,
-                (
-                    out_dir.join(format!("{name}.intoto.jsonl")),
-                    jsonl.into_bytes(),
-                    format!("{} DSSE envelope(s), keyless", statements.len()),
-                ),
-            );
-        }
+        let unit_files = output::signed_files(&signer, &out_dir, &unit.name, &statements)?;
+        output::guard_overwrite(&unit_files, unit)?;
+        files.extend(unit_files);
     }
-    // Only now, with everything signed, does anything reach the disk.
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    for (path, bytes, description) in &files {
-        fsx::write_atomic(path, bytes)?;
+    // Only now, with everything signed, does anything reach the disk — all files together.
+    files.extend(zips);
+    output::write_all(&files)?;
+    for (path, _, description) in &files {
         report.changes.push(Change {
             file: path.clone(),
             description: description.clone(),
         });
     }
+    let all_subjects: Vec<&Subject> = units.iter().flat_map(|u| &u.subjects).collect();
     report.summary.insert(
         "subjects".into(),
         json!(
-            subjects
+            all_subjects
                 .iter()
                 .map(|s| json!({"name": s.name, "path": s.path, "sha256": s.sha256}))
                 .collect::<Vec<_>>()
         ),
     );
+    if !lambda_rows.is_empty() {
+        for (row, unit) in lambda_rows.iter_mut().zip(&units) {
+            row["attestation"] = json!(out_dir.join(format!("{}.intoto.jsonl", unit.name)));
+            report.notes.push(format!(
+                "{}: {}  CodeSha256 {}  ({})",
+                row["function"].as_str().unwrap_or_default(),
+                row["zip"].as_str().unwrap_or_default(),
+                row["codeSha256"].as_str().unwrap_or_default(),
+                row["architecture"].as_str().unwrap_or_default(),
+            ));
+        }
+        report.summary.insert("lambda".into(), json!(lambda_rows));
+    }
     report.summary.insert("builderId".into(), json!(builder.id));
     report.summary.insert("source".into(), json!(source.uri()));
     report.summary.insert("commit".into(), json!(source.commit));
@@ -510,7 +636,46 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     Ok(report)
 }
 
-/// Rebuild in a clean copy at another path; `(artifact file name, sha256)` of what it built.
+/// Compare the rebuild with the subjects; `(all matched, one row per subject)`, a finding per
+/// mismatch.
+fn compare_rebuild(
+    subjects: &[Subject],
+    rebuilt: &[(String, String)],
+    report: &mut Report,
+) -> (bool, Vec<Value>) {
+    let mut all_match = true;
+    let mut compared = Vec::new();
+    for s in subjects {
+        let other = rebuilt.iter().find(|(n, _)| n == &s.name).map(|(_, d)| d);
+        let same = other == Some(&s.sha256);
+        all_match &= same;
+        compared.push(json!({"name": s.name, "sha256": s.sha256, "rebuilt": other}));
+        if !same {
+            report.findings.push(
+                Finding::new(
+                    AttestCode::NotReproducible.rule(),
+                    format!(
+                        "`{}` is not reproducible: sha256 {} here, {} from the commit at another \
+                         path",
+                        s.name,
+                        s.sha256,
+                        other.map(String::as_str).unwrap_or("(not built)")
+                    ),
+                )
+                .at(&s.path, None, None)
+                .with_fix(
+                    "look for absolute paths (env!(\"CARGO_MANIFEST_DIR\"), build scripts \
+                     embedding OUT_DIR), timestamps or randomness in the build",
+                ),
+            );
+        }
+    }
+    (all_match, compared)
+}
+
+/// Rebuild at another path; `(artifact file name, sha256)` of what it built. A clean source is
+/// rebuilt from the commit's own tree (so a file edited behind git's back cannot slip into both
+/// builds); a dirty one (`--allow-dirty`) from a copy of the work tree.
 #[allow(clippy::too_many_arguments)]
 fn rebuild_clean(
     ctx: &Ctx,
@@ -525,13 +690,16 @@ fn rebuild_clean(
     let tmp = tempfile::Builder::new()
         .prefix("cargo-slsa-rebuild-")
         .tempdir()
-        .context("creating a directory for the clean rebuild")?;
-    let (top, with_git) = match &source.toplevel {
-        Some(t) => (t.clone(), true),
-        None => (root.to_path_buf(), false),
-    };
+        .map_err(|e| anyhow!("creating a directory for the clean rebuild: {e}"))?;
     let copy_top = tmp.path().join("src");
-    build::copy_clean_tree(&top, &copy_top, with_git)?;
+    match (&source.toplevel, &source.commit) {
+        (Some(top), Some(commit)) if !source.dirty => {
+            std::fs::create_dir_all(&copy_top)?;
+            build::export_commit(top, commit, &copy_top)?;
+        }
+        (Some(top), _) => build::copy_clean_tree(top, &copy_top, true)?,
+        (None, _) => build::copy_clean_tree(root, &copy_top, false)?,
+    }
     let copy_root = copy_top.join(workspace_in_repo);
     let copy_target = tmp.path().join("other-target");
     let env = build::repro_env(&copy_root, &copy_target, toolchain, epoch, base_rustflags);
@@ -549,9 +717,9 @@ fn rebuild_clean(
         .collect()
 }
 
-/// The CycloneDX statement for `--sbom`: the `sbom` command's document for the same package and
-/// target, bound to the same subjects.
-fn sbom_statement(ctx: &Ctx, spec: &BuildSpec, subjects: &[Subject]) -> Result<Statement> {
+/// The CycloneDX document for `--sbom`: the `sbom` command's document for the same package and
+/// target.
+fn sbom_document(ctx: &Ctx, spec: &BuildSpec) -> Result<Value> {
     let args = SbomArgs {
         sbom_format: SbomFormat::CyclonedxJson,
         spec_version: None,
@@ -564,65 +732,5 @@ fn sbom_statement(ctx: &Ctx, spec: &BuildSpec, subjects: &[Subject]) -> Result<S
         crate::sbom::Output::Document(b) => b,
         crate::sbom::Output::Written(_) => bail!("the SBOM was written to a file unexpectedly"),
     };
-    let doc: Value = serde_json::from_slice(&bytes)?;
-    Ok(Statement::new(
-        subjects
-            .iter()
-            .map(|s| provenance::subject(&s.name, &s.sha256))
-            .collect(),
-        provenance::CYCLONEDX_PREDICATE,
-        doc,
-    ))
-}
-
-/// Run `cargo slsa keygen`.
-pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> Result<Report> {
-    let prefix = abs(ctx, &args.output_prefix);
-    let with_ext = |ext: &str| {
-        let mut s = prefix.as_os_str().to_owned();
-        s.push(ext);
-        PathBuf::from(s)
-    };
-    let (key_path, pub_path) = (with_ext(".key"), with_ext(".pub"));
-    if !args.force {
-        for p in [&key_path, &pub_path] {
-            if p.exists() {
-                return Err(InputError::at(
-                    p,
-                    None,
-                    None,
-                    "already exists; pass --force to replace the key pair",
-                )
-                .into());
-            }
-        }
-    }
-    if let Some(dir) = key_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let key = PrivateKey::generate()?;
-    // The public key first: if the private key cannot be written, no pair exists that could be
-    // mistaken for a new one. Without --force neither replaces an existing file (no race).
-    fsx::write_new_or_replace(
-        &pub_path,
-        key.public().to_pem().as_bytes(),
-        false,
-        args.force,
-    )?;
-    fsx::write_new_or_replace(&key_path, key.to_pem().as_bytes(), true, args.force)?;
-    let mut report = Report::new("keygen", Vec::new());
-    report.changes.push(Change {
-        file: key_path.clone(),
-        description: "ECDSA P-256 private key (PKCS#8 PEM, mode 0600): keep it secret".into(),
-    });
-    report.changes.push(Change {
-        file: pub_path.clone(),
-        description: format!("public key {}", key.public().key_id()),
-    });
-    report
-        .summary
-        .insert("keyId".into(), json!(key.public().key_id()));
-    report.summary.insert("privateKey".into(), json!(key_path));
-    report.summary.insert("publicKey".into(), json!(pub_path));
-    Ok(report)
+    Ok(serde_json::from_slice(&bytes)?)
 }

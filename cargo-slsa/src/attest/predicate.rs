@@ -17,6 +17,14 @@ pub struct Builder {
     pub invocation_id: Option<String>,
 }
 
+/// `GITHUB_SERVER_URL` when running in GitHub Actions.
+pub fn actions_server() -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    (env("GITHUB_ACTIONS").as_deref() == Some("true"))
+        .then(|| env("GITHUB_SERVER_URL"))
+        .flatten()
+}
+
 impl Builder {
     /// From the GitHub Actions environment, or the local builder.
     pub fn detect() -> Builder {
@@ -55,7 +63,15 @@ pub struct Inputs<'a> {
     pub spec: Option<&'a BuildSpec>,
     /// Prebuilt artifacts, recorded as such.
     pub prebuilt: Option<&'a [Subject]>,
+    /// The workspace root (prebuilt paths are recorded relative to the repository or to it).
+    pub root: &'a std::path::Path,
     pub env: &'a ReproEnv,
+    /// Allowlisted build-affecting variables ([`crate::build::ambient_build_env`]).
+    pub ambient: std::collections::BTreeMap<String, String>,
+    /// Cargo configuration files outside the repository: (recorded name, sha256).
+    pub cargo_configs: &'a [(String, String)],
+    /// `--lambda`: the architecture, target, extra files and zip settings.
+    pub lambda: Option<Value>,
     pub lock: &'a Lockfile,
     pub builder: &'a Builder,
     pub started: i64,
@@ -67,6 +83,37 @@ pub struct Inputs<'a> {
 /// except `+` in build metadata, which purl percent-encodes).
 pub fn purl(name: &str, version: &str) -> String {
     format!("pkg:cargo/{name}@{}", version.replace('+', "%2B"))
+}
+
+/// Every Cargo.lock package as a resolvedDependencies entry: `pkg:cargo/NAME@VERSION` with the
+/// lock's sha256 (git packages with their commit; other registries with their source).
+pub fn lock_dependencies(lock: &Lockfile) -> Vec<Value> {
+    let mut deps = Vec::new();
+    for p in &lock.packages {
+        let mut d = json!({"uri": purl(&p.name, &p.version)});
+        match p.source_kind() {
+            None => {
+                d["annotations"] = json!({"source": "workspace"});
+            }
+            Some(SourceKind::Git { url, commit, .. }) => {
+                d["digest"] = json!({"gitCommit": commit});
+                d["annotations"] = json!({"source": format!("git+{url}")});
+            }
+            Some(kind) => {
+                if let Some(sum) = &p.checksum {
+                    d["digest"] = json!({"sha256": sum});
+                }
+                let crates_io = matches!(kind, SourceKind::Registry(u) if u == "https://github.com/rust-lang/crates.io-index")
+                    || matches!(kind, SourceKind::Sparse(u) if u == "https://index.crates.io/");
+                if !crates_io && let Some(src) = &p.source {
+                    d["annotations"] = json!({"source": src});
+                }
+            }
+        }
+        deps.push(d);
+    }
+
+    deps
 }
 
 /// The `predicate` object.
@@ -111,12 +158,17 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
                     files
                         .iter()
                         .map(|s| {
+                            // Inside the repository (or workspace): its relative path; else
+                            // the file name alone — no machine path is published.
                             let shown = i
                                 .source
                                 .toplevel
                                 .as_ref()
                                 .and_then(|t| s.path.strip_prefix(t).ok())
-                                .unwrap_or(&s.path);
+                                .or_else(|| s.path.strip_prefix(i.root).ok())
+                                .map(std::path::Path::to_path_buf)
+                                .or_else(|| s.path.file_name().map(std::path::PathBuf::from))
+                                .unwrap_or_default();
                             shown.to_string_lossy().replace('\\', "/")
                         })
                         .collect::<Vec<_>>()
@@ -125,6 +177,9 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
         }
         (None, None) => {}
     }
+    if let Some(l) = &i.lambda {
+        external.insert("lambda".into(), l.clone());
+    }
 
     let mut internal = Map::new();
     internal.insert("rustc".into(), json!(i.toolchain.rustc_vv));
@@ -132,10 +187,20 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
     if i.spec.is_some() {
         internal.insert("rustflags".into(), json!(i.env.recorded_rustflags));
         internal.insert("env".into(), json!(crate::build::recorded_env(i.env)));
-        let ambient = crate::build::ambient_build_env();
-        if !ambient.is_empty() {
-            internal.insert("ambientEnv".into(), json!(ambient));
+        if !i.ambient.is_empty() {
+            internal.insert("ambientEnv".into(), json!(i.ambient));
         }
+    }
+    if !i.cargo_configs.is_empty() {
+        internal.insert(
+            "cargoConfig".into(),
+            json!(
+                i.cargo_configs
+                    .iter()
+                    .map(|(name, sha)| json!({"path": name, "sha256": sha}))
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     internal.insert("cargoSlsa".into(), json!(env!("CARGO_PKG_VERSION")));
 
@@ -156,29 +221,7 @@ pub fn provenance(i: &Inputs<'_>) -> Value {
         tc["digest"] = json!({"gitCommit": c});
     }
     deps.push(tc);
-    for p in &i.lock.packages {
-        let mut d = json!({"uri": purl(&p.name, &p.version)});
-        match p.source_kind() {
-            None => {
-                d["annotations"] = json!({"source": "workspace"});
-            }
-            Some(SourceKind::Git { url, commit, .. }) => {
-                d["digest"] = json!({"gitCommit": commit});
-                d["annotations"] = json!({"source": format!("git+{url}")});
-            }
-            Some(kind) => {
-                if let Some(sum) = &p.checksum {
-                    d["digest"] = json!({"sha256": sum});
-                }
-                let crates_io = matches!(kind, SourceKind::Registry(u) if u == "https://github.com/rust-lang/crates.io-index")
-                    || matches!(kind, SourceKind::Sparse(u) if u == "https://index.crates.io/");
-                if !crates_io && let Some(src) = &p.source {
-                    d["annotations"] = json!({"source": src});
-                }
-            }
-        }
-        deps.push(d);
-    }
+    deps.extend(lock_dependencies(i.lock));
 
     let mut metadata = Map::new();
     if let Some(id) = &i.builder.invocation_id {

@@ -19,7 +19,7 @@ use serde_json::Value;
 pub fn token_from_env() -> Option<String> {
     ["GITHUB_TOKEN", "GH_TOKEN"]
         .iter()
-        .filter_map(|k| std::env::var(k).ok())
+        .filter_map(|k| crate::secrets::get(k))
         .map(|t| t.trim().to_string())
         .find(|t| !t.is_empty())
 }

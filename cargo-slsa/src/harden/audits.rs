@@ -84,6 +84,7 @@ pub fn all(input: &Input) -> Vec<Hit> {
     out.extend(super::cache::cache_poisoning(input));
     out.extend(cargo_unlocked(input));
     out.extend(hardcoded_credentials(input));
+    out.extend(super::deploy::deploy_unverified(input));
     out
 }
 
@@ -276,7 +277,7 @@ pub fn cargo_unlocked(input: &Input) -> Vec<Hit> {
 
 /// Split a script into simple commands with the byte offset of each, joining `\` continuations
 /// and splitting on `&&`, `||`, `;`, `|` and newlines.
-fn shell_commands(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn shell_commands(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut start = None;

@@ -1,5 +1,5 @@
 //! Finding codes of `cargo slsa harden` (stable API). The first six are zizmor's audit names for
-//! the same checks, so findings can be cross-referenced; the last two are ours.
+//! the same checks, so findings can be cross-referenced; the rest are ours.
 
 crate::finding_codes! {
     /// What `harden` reports.
@@ -25,6 +25,9 @@ crate::finding_codes! {
         /// cargo without `--locked`/`--frozen`.
         CargoUnlocked => ("cargo-unlocked", Error,
             "A cargo build, test, install, run or publish runs without --locked (or --frozen), so CI may build other versions than Cargo.lock says."),
+        /// A Lambda deploy with no verification before it in the job.
+        DeployUnverified => ("deploy-unverified", Warning,
+            "A job deploys AWS Lambda code (aws lambda update-function-code, sam/serverless/cargo lambda deploy, aws-lambda-deploy) without an earlier `cargo slsa verify` step in the same job."),
         /// A literal that looks like a credential.
         HardcodedCredentials => ("hardcoded-credentials", Error,
             "A value in `env:` or `with:` looks like a literal credential (a token, an AWS key) instead of a `${{ secrets.* }}` reference."),

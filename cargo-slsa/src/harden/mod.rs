@@ -13,6 +13,7 @@ pub mod audits;
 mod cache;
 mod checkout;
 pub mod codes;
+mod deploy;
 mod fix;
 mod injection;
 pub mod input;

@@ -209,12 +209,12 @@ pub fn load_signing_key(file: Option<&Path>) -> Result<Option<PrivateKey>> {
         })?;
         return Ok(Some(PrivateKey::from_pem(&text, file)?));
     }
-    match std::env::var("SLSA_SIGNING_KEY") {
-        Ok(text) if !text.trim().is_empty() => Ok(Some(PrivateKey::from_pem(
+    match crate::secrets::get("SLSA_SIGNING_KEY") {
+        Some(text) => Ok(Some(PrivateKey::from_pem(
             &text,
             Path::new("$SLSA_SIGNING_KEY"),
         )?)),
-        _ => Ok(None),
+        None => Ok(None),
     }
 }
 

@@ -99,6 +99,21 @@ impl Statement {
     }
 }
 
+/// Whether any `resolvedDependencies` entry of an SLSA provenance predicate carries a dirty
+/// mark other than JSON `false` — any entry, any value: a reader must not be able to hide
+/// `"dirty": "true"` behind a clean first entry.
+pub fn any_dirty_mark(predicate: &Value) -> bool {
+    predicate
+        .pointer("/buildDefinition/resolvedDependencies")
+        .and_then(Value::as_array)
+        .is_some_and(|deps| {
+            deps.iter().any(|d| {
+                d.pointer("/annotations/dirty")
+                    .is_some_and(|v| v != &Value::Bool(false))
+            })
+        })
+}
+
 /// A subject named `name` with sha256 `hex`.
 pub fn subject(name: &str, sha256_hex: &str) -> ResourceDescriptor {
     ResourceDescriptor {

@@ -25,6 +25,10 @@ crate::finding_codes! {
         DirtyBuild => ("dirty-build", Error, "The attested build used uncommitted changes or untracked files, so its source commit does not describe it."),
         /// The Lambda package is not attested.
         LambdaMismatch => ("lambda-mismatch", Error, "The deployed Lambda package's CodeSha256 is not an attested subject."),
+        /// A zip holds a file no statement attests.
+        LambdaExtraEntry => ("lambda-extra-entry", Error, "A Lambda zip that is not itself attested holds a file that no verified statement names."),
+        /// The function's architecture is not the attested one.
+        LambdaArchMismatch => ("lambda-arch-mismatch", Error, "The Lambda function's architecture is not the one recorded when the package was attested."),
         /// Rebuilding gave other bytes.
         RebuildMismatch => ("rebuild-mismatch", Error, "Rebuilding from the recorded source and parameters gave a different sha256."),
         /// The rebuild's toolchain is not the recorded one.

@@ -7,11 +7,11 @@
 //! `attest`).
 
 mod codes;
+mod lambda;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::Ctx;
@@ -74,6 +74,35 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         )
     })?;
     let file = provenance::parse_attestation_file(&att_path, &text)?;
+    // A policy value that is empty would match an empty field: refuse it.
+    for (flag, value) in [
+        ("--builder-id", &args.builder_id),
+        ("--source-uri", &args.source_uri),
+        ("--source-ref", &args.source_ref),
+        ("--certificate-identity", &args.certificate_identity),
+        (
+            "--certificate-identity-regexp",
+            &args.certificate_identity_regexp,
+        ),
+        ("--certificate-oidc-issuer", &args.certificate_oidc_issuer),
+        ("--region", &args.region),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            bail!("{flag} is empty: give the value to require, or leave the flag out");
+        }
+    }
+    // `--source-uri git+https://host/o/r@refs/tags/v1` carries a ref: it is required too.
+    let source_ref = match (
+        args.source_uri.as_deref().and_then(uri_ref),
+        &args.source_ref,
+    ) {
+        (Some(r), Some(given)) if r != *given => bail!(
+            "--source-uri names ref {r} but --source-ref says {given}: give the ref once, with \
+             --source-ref"
+        ),
+        (Some(r), _) => Some(r),
+        (None, given) => given.clone(),
+    };
     let mut artifacts = Vec::new();
     for a in &args.artifacts {
         let p = abs(ctx, a);
@@ -83,20 +112,13 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         let sha = build::sha256_file(&p)?;
         artifacts.push((p, sha));
     }
-    let lambda = match &args.lambda_code_sha256 {
-        Some(b64) => {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-                .filter(|r| r.len() == 32)
-                .ok_or_else(|| {
-                    anyhow!(
-                        "--lambda-code-sha256 {b64:?} is not a base64 SHA-256 (44 characters, as \
-                         `aws lambda get-function --query Configuration.CodeSha256` prints)"
-                    )
-                })?;
-            Some(hex::encode(raw))
-        }
+    let lambda_hex = match &args.lambda_code_sha256 {
+        Some(b64) => Some(crate::lambda::hex_of_code_sha256(b64).ok_or_else(|| {
+            anyhow!(
+                "--lambda-code-sha256 {b64:?} is not a base64 SHA-256 (44 characters, as \
+                 `aws lambda get-function --query Configuration.CodeSha256` prints)"
+            )
+        })?),
         None => None,
     };
     let keyless = args.certificate_identity.is_some() || args.certificate_identity_regexp.is_some();
@@ -109,13 +131,34 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
     if keyless && args.certificate_oidc_issuer.is_none() {
         bail!("keyless verification needs --certificate-oidc-issuer");
     }
+    // What AWS runs: asked before anything is judged, so a failure there is exit 2, never a
+    // pass. The SDK holds AWS credentials in this process from here on.
+    let deployed = if args.lambda_function.is_empty() {
+        Vec::new()
+    } else {
+        crate::secrets::protect_process()?;
+        let spinner = ctx
+            .progress()
+            .spinner("asking AWS Lambda what the functions run");
+        let d = lambda::deployed(&args.lambda_function, args.region.as_deref());
+        spinner.finish_and_clear();
+        d?
+    };
 
     let mut report = Report::new("verify", VerifyCode::rules());
     let verified = if let Some(key_path) = &args.key {
         let key = provenance::keys::load_public_key(&abs(ctx, key_path))?;
         verify_with_key(&att_path, &file, &key, &mut report)
     } else {
-        verify_keyless(ctx, args, &att_path, &file, &artifacts, &mut report)?
+        verify_keyless(
+            ctx,
+            args,
+            &att_path,
+            &file,
+            &artifacts,
+            &deployed,
+            &mut report,
+        )?
     };
 
     // Checks on the verified statements.
@@ -176,24 +219,36 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         let subject = idx
             .first()
             .and_then(|&i| subject_name(provenances[i].1, sha));
+        let mut entries = None;
         if idx.is_empty() && !provenances.is_empty() {
-            report.findings.push(
-                Finding::new(
-                    VerifyCode::SubjectMissing.rule(),
-                    format!(
-                        "{} (sha256 {sha}) is not a subject of the attestation: it is not the \
-                         file that was attested",
-                        path.display()
-                    ),
-                )
-                .at(path, None, None),
-            );
+            if crate::lambda::package::looks_like_zip(path) {
+                // Not attested as a whole: accounted for file by file.
+                let account = lambda::account_zip(path, &naming, &mut report)?;
+                relevant.extend(&account.statements);
+                entries = Some(account.entries);
+            } else {
+                report.findings.push(
+                    Finding::new(
+                        VerifyCode::SubjectMissing.rule(),
+                        format!(
+                            "{} (sha256 {sha}) is not a subject of the attestation: it is not \
+                             the file that was attested",
+                            path.display()
+                        ),
+                    )
+                    .at(path, None, None),
+                );
+            }
         }
         relevant.extend(&idx);
-        shown.push(json!({"path": path, "sha256": sha, "subject": subject}));
+        let mut row = json!({"path": path, "sha256": sha, "subject": subject});
+        if let Some(e) = entries {
+            row["zipEntries"] = json!(e);
+        }
+        shown.push(row);
         per_artifact.push((k, idx));
     }
-    if let Some(hex) = &lambda
+    if let Some(hex) = &lambda_hex
         && !provenances.is_empty()
     {
         let idx = naming(hex);
@@ -208,6 +263,15 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
             ));
         }
         relevant.extend(idx);
+    }
+    let mut functions = Vec::new();
+    if !provenances.is_empty() {
+        for (f, d) in &deployed {
+            let (idx, row) =
+                lambda::check_function(f, d, &provenances, &naming, &att_path, &mut report)?;
+            relevant.extend(idx);
+            functions.push(row);
+        }
     }
     relevant.sort_unstable();
     relevant.dedup();
@@ -275,7 +339,13 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
                 )));
             }
         }
-        if let Some(want) = &args.source_ref {
+        if let Some(problem) = &rec.inconsistent {
+            report.findings.push(at(Finding::new(
+                VerifyCode::SourceMismatch.rule(),
+                format!("the provenance contradicts itself: {problem}"),
+            )));
+        }
+        if let Some(want) = &source_ref {
             if rec.git_ref.as_deref() != Some(want.as_str()) {
                 report.findings.push(at(Finding::new(
                     VerifyCode::RefMismatch.rule(),
@@ -342,6 +412,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         .summary
         .insert("signer".into(), json!(verified.signer));
     report.summary.insert("artifacts".into(), json!(shown));
+    if !functions.is_empty() {
+        report.summary.insert("lambda".into(), json!(functions));
+    }
     if let Some(p) = summary_prov {
         report.summary.insert("provenance".into(), p);
     }
@@ -349,6 +422,16 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
         .summary
         .insert("verified".into(), json!(!report.failed()));
     if !report.failed() {
+        if !deployed.is_empty() {
+            report.notes.push(format!(
+                "AWS Lambda runs attested code: {}",
+                deployed
+                    .iter()
+                    .map(|(f, d)| format!("{} (CodeSha256 {})", f.display(), d.code_sha256))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         report.notes.push(format!(
             "verified {} artifact(s) against {} (signed by {})",
             artifacts.len(),
@@ -447,6 +530,10 @@ fn verify_keyless(
     att_path: &Path,
     file: &AttestationFile,
     artifacts: &[(PathBuf, String)],
+    deployed: &[(
+        crate::lambda::aws::FunctionRef,
+        crate::lambda::aws::Deployed,
+    )],
     report: &mut Report,
 ) -> Result<Verified> {
     use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
@@ -498,10 +585,37 @@ fn verify_keyless(
         ),
         None => None,
     };
-    let (_, first_sha) = artifacts
-        .first()
-        .ok_or_else(|| anyhow!("no artifact given"))?;
-    let digest = Sha256Hash::from_hex(first_sha).map_err(|e| anyhow!("bad digest: {e}"))?;
+    // sigstore-verify binds the bundle to one digest among the statement's subjects. Which one
+    // does not change what it proves (chain, log entry, signature over the exact payload); the
+    // subjects are checked afterwards, on the verified bytes, for every artifact. So: an
+    // artifact's or the deployed code's digest when the statement names it, else its first
+    // subject (and the later checks then say what is missing).
+    let claimed: Vec<String> = provenance::bundle_envelope(bundle)
+        .and_then(|env| env.payload_bytes().ok())
+        .and_then(|bytes| serde_json::from_slice::<Statement>(&bytes).ok())
+        .map(|st| {
+            st.subject
+                .iter()
+                .filter_map(|s| s.digest.get("sha256").map(|d| d.to_ascii_lowercase()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted: Vec<String> = artifacts
+        .iter()
+        .map(|(_, sha)| sha.clone())
+        .chain(
+            deployed
+                .iter()
+                .filter_map(|(_, d)| crate::lambda::hex_of_code_sha256(&d.code_sha256)),
+        )
+        .collect();
+    let chosen = wanted
+        .iter()
+        .find(|w| claimed.contains(w))
+        .or_else(|| claimed.first())
+        .or_else(|| wanted.first())
+        .ok_or_else(|| anyhow!("the bundle's statement names no sha256 subject"))?;
+    let digest = Sha256Hash::from_hex(chosen).map_err(|e| anyhow!("bad digest: {e}"))?;
     let result = match verifier.verify(digest, bundle, &policy) {
         Ok(r) => r,
         Err(e) => {
@@ -571,6 +685,26 @@ struct Recorded {
     commit: Option<String>,
     dirty: bool,
     builder_id: String,
+    /// Why the statement's own fields disagree, if they do (source vs repository/ref, several
+    /// source entries with different commits).
+    inconsistent: Option<String>,
+}
+
+/// `(repository, ref)` of a `git+URL@REF` source URI (the ref after the last `@` that follows
+/// the path, so `user@host` is not taken for one).
+fn split_source(source: &str) -> (String, Option<String>) {
+    let s = source.strip_prefix("git+").unwrap_or(source);
+    match s.rfind('@') {
+        Some(i) if s[..i].contains('/') => (s[..i].to_string(), Some(s[i + 1..].to_string())),
+        _ => (s.to_string(), None),
+    }
+}
+
+/// The ref a `--source-uri` names after `@`, if any.
+fn uri_ref(uri: &str) -> Option<String> {
+    let s = uri.trim();
+    let s = s.split_once("://").map(|(_, r)| r).unwrap_or(s);
+    split_source(s).1.filter(|r| !r.is_empty())
 }
 
 impl Recorded {
@@ -583,42 +717,62 @@ impl Recorded {
                 .map(String::from)
         };
         let source = get("source");
-        // The source's own entry in resolvedDependencies (never "the first one": without a
+        // The source's own entries in resolvedDependencies (never "the first one": without a
         // source, the first entry is the toolchain).
-        let entry = source.as_ref().and_then(|uri| {
-            p.pointer("/buildDefinition/resolvedDependencies")
-                .and_then(Value::as_array)
-                .and_then(|deps| {
-                    deps.iter()
-                        .find(|d| d.get("uri").and_then(Value::as_str) == Some(uri))
-                })
-        });
-        let split = source.as_deref().map(|s| {
-            let s = s.strip_prefix("git+").unwrap_or(s);
-            match s.rfind('@') {
-                Some(i) if s[..i].contains('/') => {
-                    (s[..i].to_string(), Some(s[i + 1..].to_string()))
-                }
-                _ => (s.to_string(), None),
+        let entries: Vec<&Value> = source
+            .as_ref()
+            .and_then(|uri| {
+                p.pointer("/buildDefinition/resolvedDependencies")
+                    .and_then(Value::as_array)
+                    .map(|deps| {
+                        deps.iter()
+                            .filter(|d| d.get("uri").and_then(Value::as_str) == Some(uri))
+                            .collect()
+                    })
+            })
+            .unwrap_or_default();
+        let commits: Vec<Option<&str>> = entries
+            .iter()
+            .map(|e| e.pointer("/digest/gitCommit").and_then(Value::as_str))
+            .collect();
+        let split = source.as_deref().map(split_source);
+        let repository = get("repository");
+        let git_ref = get("ref");
+        let mut inconsistent = None;
+        if let Some((repo, r)) = &split {
+            if let Some(given) = &repository
+                && given.strip_prefix("git+").unwrap_or(given) != repo
+            {
+                inconsistent = Some(format!(
+                    "its repository {given:?} is not the repository of its source {:?}",
+                    source.as_deref().unwrap_or_default()
+                ));
             }
-        });
+            if git_ref.is_some() && git_ref != *r {
+                inconsistent = Some(format!(
+                    "its ref {:?} is not the ref of its source {:?}",
+                    git_ref.as_deref().unwrap_or_default(),
+                    source.as_deref().unwrap_or_default()
+                ));
+            }
+        } else if repository.is_some() || git_ref.is_some() {
+            inconsistent = Some("it names a repository or ref but no source".into());
+        }
+        if commits.windows(2).any(|w| w[0] != w[1]) {
+            inconsistent = Some("its source is listed with different commits".into());
+        }
         Recorded {
-            repository: get("repository").or_else(|| split.as_ref().map(|(r, _)| r.clone())),
-            git_ref: get("ref").or_else(|| split.and_then(|(_, r)| r)),
-            commit: entry
-                .and_then(|e| e.pointer("/digest/gitCommit"))
-                .and_then(Value::as_str)
-                .map(String::from),
-            dirty: entry
-                .and_then(|e| e.pointer("/annotations/dirty"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            repository: repository.or_else(|| split.as_ref().map(|(r, _)| r.clone())),
+            git_ref: git_ref.or_else(|| split.and_then(|(_, r)| r)),
+            commit: commits.first().copied().flatten().map(String::from),
+            dirty: crate::provenance::any_dirty_mark(p),
             builder_id: p
                 .pointer("/runDetails/builder/id")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
             source,
+            inconsistent,
         }
     }
 }

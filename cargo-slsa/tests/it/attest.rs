@@ -417,8 +417,7 @@ impl Attested {
     }
 
     fn envelope(&self) -> Value {
-        serde_json::from_str(self.project.read("att/bootstrap.zip.intoto.jsonl").trim())
-            .expect("envelope")
+        serde_json::from_str(self.project.read("att/dist.intoto.jsonl").trim()).expect("envelope")
     }
 
     /// Write `envelope` as a one-line attestation file named `name`.
@@ -466,14 +465,14 @@ impl Attested {
 #[test]
 fn prebuilt_artifacts_verify_and_the_lambda_digest_is_checked() {
     let a = attested();
-    let st = statement_of(a.project.read("att/bootstrap.zip.intoto.jsonl").trim());
+    let st = statement_of(a.project.read("att/dist.intoto.jsonl").trim());
     assert_eq!(
         st["predicate"]["buildDefinition"]["externalParameters"]["prebuiltArtifacts"],
         serde_json::json!(["dist/bootstrap.zip"])
     );
     let lambda = B64.encode(Sha256::digest(&a.zip));
     let v = a.verify(
-        "att/bootstrap.zip.sigstore.json",
+        "att/dist.sigstore.json",
         &["--lambda-code-sha256", &lambda],
         0,
     );
@@ -481,7 +480,7 @@ fn prebuilt_artifacts_verify_and_the_lambda_digest_is_checked() {
     // A deployed package that is not the attested one.
     let other = B64.encode(Sha256::digest(b"another zip"));
     let v = a.verify(
-        "att/bootstrap.zip.intoto.jsonl",
+        "att/dist.intoto.jsonl",
         &["--lambda-code-sha256", &other],
         1,
     );
@@ -547,7 +546,7 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
             "verify",
             "dist/bootstrap.zip",
             "--attestation",
-            "att/bootstrap.zip.intoto.jsonl",
+            "att/dist.intoto.jsonl",
             "--key",
             other_pub.to_str().expect("utf-8"),
             "--format",
@@ -562,14 +561,14 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
     zip[0] ^= 0x01;
     a.project.write("dist/bootstrap.zip", &zip);
     assert_eq!(
-        codes(&a.verify("att/bootstrap.zip.intoto.jsonl", &[], 1)),
+        codes(&a.verify("att/dist.intoto.jsonl", &[], 1)),
         ["subject-missing"]
     );
     a.project.write("dist/bootstrap.zip", &a.zip);
 
     // Builder, source and ref policies.
     let v = a.verify(
-        "att/bootstrap.zip.intoto.jsonl",
+        "att/dist.intoto.jsonl",
         &[
             "--builder-id",
             "https://github.com/o/r/.github/workflows/release.yml",
@@ -578,13 +577,13 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
     );
     assert_eq!(codes(&v), ["builder-mismatch"]);
     let v = a.verify(
-        "att/bootstrap.zip.intoto.jsonl",
+        "att/dist.intoto.jsonl",
         &["--source-uri", "github.com/o/r"],
         1,
     );
     assert_eq!(codes(&v), ["source-mismatch"]);
     let v = a.verify(
-        "att/bootstrap.zip.intoto.jsonl",
+        "att/dist.intoto.jsonl",
         &["--source-ref", "refs/tags/v1.0.0"],
         1,
     );
@@ -592,7 +591,7 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
 
     // The bundle's payload.
     let mut bundle: Value =
-        serde_json::from_str(&a.project.read("att/bootstrap.zip.sigstore.json")).expect("bundle");
+        serde_json::from_str(&a.project.read("att/dist.sigstore.json")).expect("bundle");
     bundle["dsseEnvelope"]["payload"] = Value::String(B64.encode(&p));
     a.project
         .write("att/tampered.sigstore.json", bundle.to_string());
@@ -631,8 +630,16 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
     a.project.write("dist/evil.zip", &evil);
     let mut st = statement.clone();
     st["subject"][0]["digest"]["sha256"] = Value::String(sha256_hex(&evil));
-    st["predicate"]["buildDefinition"]["externalParameters"]["ref"] =
-        Value::String("refs/heads/evil".into());
+    // A consistent branch statement: ref, source URI and the source's entry all name the branch.
+    let text = serde_json::to_string(&st)
+        .expect("json")
+        .replace("@refs/heads/main", "@refs/heads/evil")
+        .replace("\"ref\":\"refs/heads/main\"", "\"ref\":\"refs/heads/evil\"");
+    let st: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        st["predicate"]["buildDefinition"]["externalParameters"]["ref"],
+        "refs/heads/evil"
+    );
     let branch = a.openssl_sign(
         "application/vnd.in-toto+json",
         &serde_json::to_vec(&st).expect("json"),
@@ -641,7 +648,7 @@ fn tamper_matrix_each_change_is_rejected_with_its_reason() {
         "att/appended.jsonl",
         format!(
             "{}\n{branch}\n",
-            a.project.read("att/bootstrap.zip.intoto.jsonl").trim()
+            a.project.read("att/dist.intoto.jsonl").trim()
         ),
     );
     let out = slsa(
@@ -790,7 +797,7 @@ fn bad_verify_input_exits_2_with_file_and_line() {
         "att/broken.jsonl",
         format!(
             "{}\n{{\"payload\": 1\n",
-            a.project.read("att/bootstrap.zip.intoto.jsonl").trim()
+            a.project.read("att/dist.intoto.jsonl").trim()
         ),
     );
     let out = slsa(
@@ -816,7 +823,7 @@ fn bad_verify_input_exits_2_with_file_and_line() {
             "verify",
             "dist/bootstrap.zip",
             "--attestation",
-            "att/bootstrap.zip.intoto.jsonl",
+            "att/dist.intoto.jsonl",
             "--key",
             a.private.to_str().expect("utf-8"),
         ],
@@ -832,7 +839,7 @@ fn bad_verify_input_exits_2_with_file_and_line() {
             "verify",
             "dist/bootstrap.zip",
             "--attestation",
-            "att/bootstrap.zip.intoto.jsonl",
+            "att/dist.intoto.jsonl",
         ],
     )
     .assert_code(2);
@@ -845,7 +852,7 @@ fn bad_verify_input_exits_2_with_file_and_line() {
             "verify",
             "dist/bootstrap.zip",
             "--attestation",
-            "att/bootstrap.zip.intoto.jsonl",
+            "att/dist.intoto.jsonl",
             "--key",
             a.public.to_str().expect("utf-8"),
             "--lambda-code-sha256",

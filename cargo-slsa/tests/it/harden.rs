@@ -499,3 +499,202 @@ fn write_all_and_cargo_global_options_are_caught() {
             .collect::<BTreeSet<_>>()
     );
 }
+
+/// A deploy job that uploads Lambda code; `verify_first` puts a verification before it.
+fn deploy_workflow(verify_first: &str) -> String {
+    format!(
+        "name: deploy\non: push\npermissions:\n  contents: read\njobs:\n  check:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo slsa verify fn.zip --attestation a.sigstore.json\n  deploy:\n    needs: check\n    runs-on: ubuntu-latest\n    steps:\n{verify_first}      - name: Deploy\n        run: |\n          echo deploying\n          aws lambda update-function-code --function-name f --zip-file fileb://fn.zip\n      - uses: aws-actions/aws-lambda-deploy@0123456789abcdef0123456789abcdef01234567 # v1\n"
+    )
+}
+
+#[test]
+fn lambda_deploys_without_verification_in_the_same_job_are_flagged() {
+    let env = Env::new();
+    // A verification in another job proves nothing about the bytes this job uploads.
+    let project = env
+        .project()
+        .file(".github/workflows/deploy.yml", deploy_workflow(""))
+        .build();
+    let out = slsa(&env, project.path(), &["harden", "--format", "json"]);
+    let report = json(&out);
+    let deploys: Vec<(String, u64)> = findings(&report)
+        .into_iter()
+        .filter(|(c, _)| c == "deploy-unverified")
+        .collect();
+    assert_eq!(
+        deploys,
+        [
+            ("deploy-unverified".to_string(), 17),
+            ("deploy-unverified".to_string(), 18)
+        ],
+        "the aws command's line and the action's line: {report}"
+    );
+    assert_eq!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["code"] == "deploy-unverified")
+            .expect("finding")["severity"],
+        "warning"
+    );
+    // Verified earlier in the same job, by the CLI or by the action: nothing to say.
+    for verify in [
+        "      - run: cargo slsa verify fn.zip --attestation a.sigstore.json\n",
+        "      - uses: cargo-slsa/cargo-slsa@0123456789abcdef0123456789abcdef01234567 # v1\n        with:\n          command: verify\n          args: fn.zip --attestation a.sigstore.json\n",
+    ] {
+        let project = env
+            .project()
+            .file(".github/workflows/deploy.yml", deploy_workflow(verify))
+            .build();
+        let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+        assert!(
+            !findings(&report)
+                .iter()
+                .any(|(c, _)| c == "deploy-unverified"),
+            "{verify}: {report}"
+        );
+    }
+    // The action with another command does not count.
+    let project = env
+        .project()
+        .file(
+            ".github/workflows/deploy.yml",
+            deploy_workflow("      - uses: cargo-slsa/cargo-slsa@0123456789abcdef0123456789abcdef01234567 # v1\n        with:\n          command: audit\n"),
+        )
+        .build();
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+    assert_eq!(
+        findings(&report)
+            .iter()
+            .filter(|(c, _)| c == "deploy-unverified")
+            .count(),
+        2,
+        "{report}"
+    );
+}
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+#[test]
+fn our_own_workflows_are_clean_under_harden() {
+    let env = Env::new();
+    let root = repo_root();
+    let out = slsa(
+        &env,
+        &root,
+        &[
+            "harden",
+            ".github/workflows",
+            "action/workflows",
+            "action.yml",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    );
+    let report = json(&out);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+}
+
+/// The reusable workflow's promise, read from the file itself: the job that can get an OIDC
+/// token runs no build and nothing of the caller's; the build job cannot get one.
+#[test]
+fn the_reusable_workflow_keeps_signing_out_of_the_build() {
+    let text = std::fs::read_to_string(repo_root().join(".github/workflows/slsa-build.yml"))
+        .expect("slsa-build.yml");
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).expect("yaml");
+    assert!(
+        doc["on"]["workflow_call"].is_mapping(),
+        "a reusable workflow"
+    );
+    let top = &doc["permissions"];
+    assert!(
+        top["id-token"].is_null() && top.as_mapping().is_some_and(|m| m.len() == 1),
+        "top-level permissions are contents: read only: {top:?}"
+    );
+    let jobs = doc["jobs"].as_mapping().expect("jobs");
+    let build = &doc["jobs"]["build"];
+    assert!(build.is_mapping(), "a build job");
+    assert!(
+        build["permissions"]["id-token"].is_null(),
+        "the build job has no id-token: {:?}",
+        build["permissions"]
+    );
+    assert!(
+        !text.contains("${{ secrets.") && !text.contains("${{secrets."),
+        "no secret reaches any job of the reusable workflow"
+    );
+    let mut signing_jobs = 0;
+    for (name, job) in jobs {
+        let name = name.as_str().expect("job name");
+        if job["permissions"]["id-token"].as_str() != Some("write") {
+            continue;
+        }
+        assert_ne!(name, "build");
+        let steps = job["steps"].as_sequence().expect("steps");
+        for step in steps {
+            if let Some(uses) = step["uses"].as_str() {
+                assert!(
+                    !uses.starts_with("./"),
+                    "{name}: a local action is the caller's code: {uses}"
+                );
+            }
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            for forbidden in [
+                "cargo build",
+                "cargo test",
+                "cargo run",
+                "cargo xtask",
+                "make ",
+                "./",
+            ] {
+                // `cargo install --path <this workflow's own source>` is how cargo-slsa itself
+                // gets built; a relative script path would be the caller's.
+                assert!(
+                    !run.lines()
+                        .filter(|l| !l.trim_start().starts_with('#'))
+                        .any(|l| l.contains(forbidden) && !l.contains("RUNNER_TEMP")),
+                    "{name} runs `{forbidden}`: {run}"
+                );
+            }
+            if run.contains("cargo install") {
+                assert!(
+                    run.contains("--locked") && run.contains("RUNNER_TEMP"),
+                    "{name}: cargo-slsa is built locked, outside the caller's checkout: {run}"
+                );
+            }
+        }
+        if name == "provenance" {
+            signing_jobs += 1;
+            assert!(
+                steps.iter().any(|s| s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("--from-statement") && r.contains("--keyless"))),
+                "the provenance job signs with attest --from-statement --keyless"
+            );
+            assert!(
+                steps.iter().any(|s| s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("sha256sum") && r.contains("-c"))),
+                "the provenance job checks the files against the build job's digests"
+            );
+        }
+    }
+    assert_eq!(signing_jobs, 1, "one provenance job signs");
+    // Our own release goes through it.
+    let release = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml"))
+        .expect("release.yml");
+    assert!(
+        release.contains("uses: ./.github/workflows/slsa-build.yml"),
+        "{release}"
+    );
+}

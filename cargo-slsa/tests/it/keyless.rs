@@ -93,7 +93,7 @@ impl Fixture {
             "verify",
             "dist/bootstrap.zip",
             "--attestation",
-            "target/slsa/bootstrap.zip.sigstore.json",
+            "target/slsa/dist.sigstore.json",
             "--trusted-root",
             "fake_root.json",
             "--certificate-oidc-issuer",
@@ -142,7 +142,7 @@ fn keyless_attestation_from_actions_verifies_with_identity_and_source_policy() {
         .expect("token sent to Fulcio");
     let secret_part = jwt.rsplit('.').nth(1).expect("claims part");
     assert!(!out.stdout.contains(secret_part) && !out.stderr.contains(secret_part));
-    let bundle_text = f.project.read("target/slsa/bootstrap.zip.sigstore.json");
+    let bundle_text = f.project.read("target/slsa/dist.sigstore.json");
     assert!(!bundle_text.contains(secret_part));
 
     let bundle: Value = serde_json::from_str(&bundle_text).expect("bundle");
@@ -152,12 +152,8 @@ fn keyless_attestation_from_actions_verifies_with_identity_and_source_policy() {
         "dsse"
     );
     // The jsonl carries the same envelope.
-    let line: Value = serde_json::from_str(
-        f.project
-            .read("target/slsa/bootstrap.zip.intoto.jsonl")
-            .trim(),
-    )
-    .expect("envelope line");
+    let line: Value = serde_json::from_str(f.project.read("target/slsa/dist.intoto.jsonl").trim())
+        .expect("envelope line");
     assert_eq!(line["payload"], bundle["dsseEnvelope"]["payload"]);
     let statement: Value = serde_json::from_slice(
         &B64.decode(line["payload"].as_str().expect("payload"))
@@ -220,7 +216,7 @@ fn keyless_policy_and_tampering_are_rejected() {
         "verify",
         "dist/bootstrap.zip",
         "--attestation",
-        "target/slsa/bootstrap.zip.sigstore.json",
+        "target/slsa/dist.sigstore.json",
         "--trusted-root",
         "fake_root.json",
         "--certificate-identity",
@@ -241,7 +237,7 @@ fn keyless_policy_and_tampering_are_rejected() {
         "verify",
         "dist/bootstrap.zip",
         "--attestation",
-        "target/slsa/bootstrap.zip.sigstore.json",
+        "target/slsa/dist.sigstore.json",
         "--trusted-root",
         "trusted_root.json",
         "--certificate-identity",
@@ -257,7 +253,7 @@ fn keyless_policy_and_tampering_are_rejected() {
     );
 
     // The payload changed after signing.
-    let path = "target/slsa/bootstrap.zip.sigstore.json";
+    let path = "target/slsa/dist.sigstore.json";
     let original = f.project.read(path);
     let mut bundle: Value = serde_json::from_str(&original).expect("bundle");
     let mut payload = B64
@@ -271,10 +267,10 @@ fn keyless_policy_and_tampering_are_rejected() {
     assert_eq!(codes(&v), ["signature-invalid"], "{v}");
     f.project.write(path, &original);
 
-    // Another artifact.
+    // Another artifact: the signature holds, but the file is not what it vouches for.
     f.project.write("dist/bootstrap.zip", "PK another zip");
     let v = f.verify(&[], 1);
-    assert_eq!(codes(&v), ["signature-invalid"], "{v}");
+    assert_eq!(codes(&v), ["subject-missing"], "{v}");
 }
 
 #[test]
@@ -325,7 +321,7 @@ fn keyless_needs_a_token_and_a_bundle() {
         "verify",
         "dist/bootstrap.zip",
         "--attestation",
-        "target/slsa/bootstrap.zip.intoto.jsonl",
+        "target/slsa/dist.intoto.jsonl",
         "--certificate-identity",
         sigstore::IDENTITY,
         "--certificate-oidc-issuer",
@@ -333,4 +329,281 @@ fn keyless_needs_a_token_and_a_bundle() {
     ]);
     let out = run(cmd).assert_code(2);
     assert!(out.stderr.contains(".sigstore.json"), "{out:?}");
+}
+
+/// The reusable workflow's identity, as Fulcio certifies a job that runs inside it.
+const REUSABLE: &str =
+    "https://github.com/cargo-slsa/cargo-slsa/.github/workflows/slsa-build.yml@refs/tags/v1.0.0";
+
+impl Fixture {
+    /// The build job: `attest --unsigned` (no token needed), the statement and the binary.
+    fn unsigned_build(&self) -> Value {
+        let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args(["attest", "--unsigned", "--offline", "--format", "json"])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .env("GITHUB_REF", "refs/tags/v1.0.0")
+            .env("GITHUB_SHA", &self.head)
+            .env(
+                "GITHUB_WORKFLOW_REF",
+                "acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+            );
+        json(&run(cmd).assert_success())
+    }
+
+    /// The provenance job: `attest --from-statement … --keyless` with the fake Sigstore.
+    fn sign_statement(&self, statement: &str, artifacts: &[&str]) -> RunOutput {
+        let url = self.fake.url();
+        let mut args = vec![
+            "attest",
+            "--from-statement",
+            statement,
+            "--keyless",
+            "--fulcio-url",
+            &url,
+            "--rekor-url",
+            &url,
+            "--output",
+            "signed",
+            "--format",
+            "json",
+        ];
+        for a in artifacts {
+            args.extend(["--artifact", a]);
+        }
+        self.in_actions(&args)
+    }
+
+    fn verify_signed(&self, extra: &[&str]) -> RunOutput {
+        self.project
+            .write("fake_root.json", self.fake.trusted_root());
+        let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args([
+            "verify",
+            "target/release/app",
+            "--attestation",
+            "signed/app.sigstore.json",
+            "--trusted-root",
+            "fake_root.json",
+            "--certificate-identity",
+            REUSABLE,
+            "--certificate-oidc-issuer",
+            sigstore::ISSUER,
+            "--format",
+            "json",
+        ])
+        .args(extra);
+        run(cmd)
+    }
+}
+
+#[test]
+fn a_statement_from_the_build_job_is_signed_by_the_provenance_job_as_the_reusable_workflow() {
+    let f = fixture();
+    f.fake.set_claims(Claims {
+        identity: REUSABLE.into(),
+        ..Claims::default()
+    });
+    let built = f.unsigned_build();
+    assert!(
+        f.project.exists("target/slsa/app.statement.json"),
+        "{built}"
+    );
+    let out = f
+        .sign_statement("target/slsa/app.statement.json", &["target/release/app"])
+        .assert_success();
+    let report = json(&out);
+    assert_eq!(report["summary"]["builderId"], REUSABLE, "{report}");
+    // Only the token endpoint, Fulcio and Rekor were asked; nothing was built here.
+    let paths: Vec<String> = f.fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/oidc/token", "/api/v2/signingCert", "/api/v1/log/entries"]
+    );
+
+    let out = f
+        .verify_signed(&[
+            "--builder-id",
+            "https://github.com/cargo-slsa/cargo-slsa/.github/workflows/slsa-build.yml",
+            "--source-uri",
+            "github.com/acme/app",
+            "--source-ref",
+            "refs/tags/v1.0.0",
+        ])
+        .assert_success();
+    assert_eq!(json(&out)["summary"]["verified"], true);
+    // The caller's own workflow is not the builder: a build outside the reusable workflow
+    // cannot pass for one that ran through it.
+    let out = f
+        .verify_signed(&[
+            "--builder-id",
+            "https://github.com/acme/app/.github/workflows/release.yml",
+        ])
+        .assert_code(1);
+    assert_eq!(codes(&json(&out)), ["builder-mismatch", "builder-mismatch"]);
+}
+
+#[test]
+fn from_statement_refuses_what_the_build_job_could_have_forged() {
+    let f = fixture();
+    f.unsigned_build();
+    let original = f.project.read("target/slsa/app.statement.json");
+    let edit = |change: &dyn Fn(&mut Value)| {
+        let mut st: Value = serde_json::from_str(&original).expect("statement");
+        change(&mut st);
+        f.project.write("forged/app.statement.json", st.to_string());
+    };
+    let refused = |what: &str, artifacts: &[&str]| {
+        let out = f.sign_statement("forged/app.statement.json", artifacts);
+        assert_eq!(out.code, 1, "{what}: {out:?}");
+        let report = json(&out);
+        assert!(
+            codes(&report).iter().all(|c| c == "statement-mismatch") && !codes(&report).is_empty(),
+            "{what}: {report}"
+        );
+        assert!(!f.project.exists("signed"), "{what}: nothing is written");
+        assert!(
+            f.fake.requests().is_empty(),
+            "{what}: no token is fetched for a statement that is refused"
+        );
+        report
+    };
+    // A subject that is not the artifact (the build job names another file's digest).
+    edit(&|st| st["subject"][0]["digest"]["sha256"] = Value::String("ab".repeat(32)));
+    refused("tampered subject", &["target/release/app"]);
+    // Another ref than the workflow runs for.
+    edit(&|st| {
+        st["predicate"]["buildDefinition"]["externalParameters"]["ref"] =
+            Value::String("refs/heads/evil".into())
+    });
+    refused("tampered ref", &["target/release/app"]);
+    // Another repository in the source URI.
+    edit(&|st| {
+        let ext = &mut st["predicate"]["buildDefinition"]["externalParameters"];
+        ext["source"] = Value::String("git+https://github.com/evil/app@refs/tags/v1.0.0".into());
+    });
+    refused("tampered source", &["target/release/app"]);
+    // A dependency that is not the checked-out lock's.
+    edit(&|st| {
+        let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array_mut()
+            .expect("deps");
+        deps.push(serde_json::json!({"uri": "pkg:cargo/evil@6.6.6", "digest": {"sha256": "00".repeat(32)}}));
+    });
+    let report = refused("extra dependency", &["target/release/app"]);
+    assert!(
+        report.to_string().contains("pkg:cargo/evil@6.6.6"),
+        "{report}"
+    );
+    // A dirty mark anywhere.
+    edit(&|st| {
+        st["predicate"]["buildDefinition"]["resolvedDependencies"][1]["annotations"]["dirty"] =
+            Value::String("true".into())
+    });
+    refused("dirty mark", &["target/release/app"]);
+    // An artifact the statement does not name.
+    edit(&|_| {});
+    refused(
+        "extra artifact",
+        &["target/release/app", "dist/bootstrap.zip"],
+    );
+
+    // The source moved on: the statement's commit is not the checkout's.
+    f.project.write("README.md", "new\n");
+    git(f.project.path(), &["add", "README.md"]);
+    git(f.project.path(), &["commit", "-qm", "later"]);
+    let head = git(f.project.path(), &["rev-parse", "HEAD"]);
+    let url = f.fake.url();
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args([
+        "attest",
+        "--from-statement",
+        "target/slsa/app.statement.json",
+        "--artifact",
+        "target/release/app",
+        "--keyless",
+        "--fulcio-url",
+        &url,
+        "--rekor-url",
+        &url,
+        "--output",
+        "signed",
+        "--format",
+        "json",
+    ])
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_SERVER_URL", "https://github.com")
+    .env("GITHUB_REPOSITORY", "acme/app")
+    .env("GITHUB_REF", "refs/tags/v1.0.0")
+    .env("GITHUB_SHA", &head)
+    .env("ACTIONS_ID_TOKEN_REQUEST_URL", f.fake.token_request_url())
+    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", sigstore::REQUEST_TOKEN);
+    let out = run(cmd);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(&f.head) && out.stdout.contains(&head),
+        "both commits named: {out:?}"
+    );
+    assert!(!f.project.exists("signed"));
+}
+
+#[test]
+fn lambda_packages_sign_keylessly_and_verify_against_what_runs() {
+    let f = fixture();
+    let url = f.fake.url();
+    let out = f
+        .in_actions(&[
+            "attest",
+            "--lambda",
+            "--offline",
+            "--keyless",
+            "--fulcio-url",
+            &url,
+            "--rekor-url",
+            &url,
+            "--format",
+            "json",
+        ])
+        .assert_success();
+    let report = json(&out);
+    let code = report["summary"]["lambda"][0]["codeSha256"]
+        .as_str()
+        .expect("CodeSha256")
+        .to_string();
+    f.project.write("fake_root.json", f.fake.trusted_root());
+    let keyless = [
+        "--attestation",
+        "target/slsa/app.sigstore.json",
+        "--trusted-root",
+        "fake_root.json",
+        "--certificate-identity",
+        sigstore::IDENTITY,
+        "--certificate-oidc-issuer",
+        sigstore::ISSUER,
+        "--source-ref",
+        "refs/tags/v1.0.0",
+    ];
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args(["verify", "target/lambda/app/bootstrap.zip"])
+        .args(keyless);
+    run(cmd).assert_success();
+
+    let lambda = slsa_tests::FakeLambda::start();
+    lambda.deploy("app", None, slsa_tests::lambda::Function::zip(&code));
+    lambda.deploy(
+        "stale",
+        None,
+        slsa_tests::lambda::Function::zip(&B64.encode([7u8; 32])),
+    );
+    for (function, want) in [("app", 0), ("stale", 1)] {
+        let mut cmd = f.env.command(crate::bin(), f.project.path());
+        cmd.args(["verify", "--lambda-function", function])
+            .args(keyless);
+        for (k, v) in lambda.aws_env() {
+            cmd.env(k, v);
+        }
+        let out = run(cmd);
+        assert_eq!(out.code, want, "{function}: {out:?}");
+    }
 }

@@ -1,0 +1,168 @@
+//! `deploy-unverified`: a job that deploys Lambda code without verifying it first.
+//!
+//! Deploying is where provenance pays off or is wasted: a job that uploads a function's code
+//! (`aws lambda update-function-code` / `create-function`, `sam deploy`, `serverless deploy`,
+//! `cargo lambda deploy`, the `aws-actions/aws-lambda-deploy` action) should check the package
+//! against its attestation first, in the same job — a verification in another job proves
+//! nothing about the bytes this job uploads. An earlier step of the job that runs `cargo slsa
+//! verify` (or `cargo-slsa verify`), or uses the cargo-slsa action with `command: verify`,
+//! satisfies it.
+
+use super::audits::{Hit, shell_commands};
+use super::codes::HardenCode;
+use super::input::Input;
+use super::walk::{self, StepRef};
+
+/// The words of a simple command, without leading `VAR=value` assignments and launchers.
+fn words(command: &str) -> Vec<&str> {
+    let mut w: Vec<&str> = command.split_whitespace().collect();
+    while let Some(first) = w.first() {
+        let assignment = first.contains('=') && !first.starts_with('-');
+        if assignment || matches!(*first, "sudo" | "npx" | "exec" | "time" | "env" | "command") {
+            w.remove(0);
+        } else {
+            break;
+        }
+    }
+    w
+}
+
+fn starts(words: &[&str], pattern: &[&str]) -> bool {
+    words.len() >= pattern.len() && words.iter().zip(pattern).all(|(a, b)| a == b)
+}
+
+/// What a command deploys, if it is a Lambda deployment.
+fn deploy_command(command: &str) -> Option<&'static str> {
+    let w = words(command);
+    const PATTERNS: &[(&[&str], &str)] = &[
+        (
+            &["aws", "lambda", "update-function-code"],
+            "aws lambda update-function-code",
+        ),
+        (
+            &["aws", "lambda", "create-function"],
+            "aws lambda create-function",
+        ),
+        (&["sam", "deploy"], "sam deploy"),
+        (&["serverless", "deploy"], "serverless deploy"),
+        (&["sls", "deploy"], "serverless deploy"),
+        (&["cargo", "lambda", "deploy"], "cargo lambda deploy"),
+    ];
+    PATTERNS
+        .iter()
+        .find(|(p, _)| starts(&w, p))
+        .map(|(_, what)| *what)
+}
+
+fn verify_command(command: &str) -> bool {
+    let w = words(command);
+    starts(&w, &["cargo", "slsa", "verify"])
+        || w.first().is_some_and(|c| c.ends_with("cargo-slsa")) && w.get(1) == Some(&"verify")
+}
+
+/// The cargo-slsa action with `command: verify`.
+fn verify_action(step: &StepRef<'_>) -> bool {
+    let Some(uses) = step.str("uses") else {
+        return false;
+    };
+    let ours = uses.trim() == "./"
+        || uses.trim() == "."
+        || uses
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("cargo-slsa/cargo-slsa@");
+    ours && step.with("command").as_deref().map(str::trim) == Some("verify")
+}
+
+/// Every deploying step of a job without an earlier verification in that job.
+pub fn deploy_unverified(input: &Input) -> Vec<Hit> {
+    let mut out = Vec::new();
+    let mut verified_jobs: Vec<Option<&str>> = Vec::new();
+    for s in walk::steps(input) {
+        let verified = verified_jobs.contains(&s.job);
+        if verify_action(&s) {
+            verified_jobs.push(s.job);
+            continue;
+        }
+        if let Some(uses) = s.str("uses")
+            && uses
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with("aws-actions/aws-lambda-deploy@")
+            && !verified
+        {
+            out.push(hit(
+                input.line(&s.at("uses")),
+                "aws-actions/aws-lambda-deploy",
+                s.job,
+            ));
+            continue;
+        }
+        if s.str("run").is_none() {
+            continue;
+        }
+        // The script as it stands in the file, so offsets map to lines (as `cargo-unlocked`).
+        let Some((start, end)) = input.span(&s.at("run")) else {
+            continue;
+        };
+        let Some(text) = input.src().get(start..end) else {
+            continue;
+        };
+        let mut verified_here = verified;
+        for (offset, command) in shell_commands(text) {
+            if verify_command(&command) {
+                verified_here = true;
+                continue;
+            }
+            if let Some(what) = deploy_command(&command)
+                && !verified_here
+            {
+                out.push(hit(input.line_of_offset(start + offset), what, s.job));
+            }
+        }
+        if verified_here {
+            verified_jobs.push(s.job);
+        }
+    }
+    out
+}
+
+fn hit(line: usize, what: &str, job: Option<&str>) -> Hit {
+    Hit::new(
+        HardenCode::DeployUnverified,
+        line,
+        format!(
+            "{}`{what}` deploys Lambda code that no earlier step of the job verified against its \
+             attestation",
+            job.map(|j| format!("job `{j}`: ")).unwrap_or_default()
+        ),
+        "verify the package first, in the same job: `cargo slsa verify target/lambda/FN/bootstrap.zip \
+         --attestation …` (or the cargo-slsa action with `command: verify`), and after deploying \
+         `cargo slsa verify --lambda-function FN …`",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_recognised_behind_launchers() {
+        assert_eq!(
+            deploy_command("AWS_PAGER= aws lambda update-function-code --function-name f"),
+            Some("aws lambda update-function-code")
+        );
+        assert_eq!(
+            deploy_command("npx serverless deploy --stage prod"),
+            Some("serverless deploy")
+        );
+        assert_eq!(deploy_command("echo aws lambda update-function-code"), None);
+        assert_eq!(
+            deploy_command("aws lambda get-function --function-name f"),
+            None
+        );
+        assert!(verify_command("cargo slsa verify x --attestation y"));
+        assert!(verify_command("./bin/cargo-slsa verify x"));
+        assert!(!verify_command("cargo slsa attest"));
+    }
+}
