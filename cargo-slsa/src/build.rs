@@ -406,26 +406,20 @@ impl ReproEnv {
     }
 }
 
-/// Variables a build must never see: signing secrets, the OIDC token endpoints, tokens and AWS
-/// credentials (`verify --lambda-function --rebuild`). Build scripts and proc-macros are other
-/// people's code. (The binaries already removed the first six from their environment at
-/// startup — see [`crate::secrets`]; this list also protects library embedders.)
-pub const SECRET_VARS: &[&str] = &[
-    "SLSA_SIGNING_KEY",
-    "SIGSTORE_ID_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
+/// Variables a build must never see besides [`crate::secrets::STASHED`] (signing secrets, the
+/// OIDC token endpoints, tokens): AWS credentials (`verify --lambda-function --rebuild`).
+/// Build scripts and proc-macros are other people's code.
+pub const AWS_SECRET_VARS: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
 ];
 
-/// Remove [`SECRET_VARS`] from a child's environment.
+/// Remove every secret variable from a child's environment. (The binaries already took the
+/// stashed ones out of their own environment at startup; this also protects library embedders.)
 pub fn scrub(cmd: &mut Command) -> &mut Command {
-    for k in SECRET_VARS {
+    for k in crate::secrets::STASHED.iter().chain(AWS_SECRET_VARS) {
         cmd.env_remove(k);
     }
     cmd

@@ -301,12 +301,16 @@ fn git_in(dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// `attest --artifact` (everything attest does besides the build: toolchain and git queries,
-/// the lockfile, hashing the artifact, the statement, signing, writing) on a workspace with a
-/// 1,000+ package lock, next to the least any signer does: `openssl dgst -sha256 -sign` over
-/// the same artifact. Target: <= 300 ms absolute.
-fn bench_attest(runs: usize) -> Result<()> {
-    let runs = runs.max(3);
+/// The 1,000+ package workspace `bench attest` and `bench lambda` share, committed, with our
+/// release binary and a fresh signing key.
+struct AttestBench {
+    ws: PathBuf,
+    bin: PathBuf,
+    keys: PathBuf,
+    key: PathBuf,
+}
+
+fn attest_bench() -> Result<AttestBench> {
     let ws = generated_workspace("attest", BIG_MANIFEST)?;
     std::fs::write(ws.join(".gitignore"), "/target\n/att\n/keys\n")?;
     if !ws.join(".git").is_dir() {
@@ -315,10 +319,6 @@ fn bench_attest(runs: usize) -> Result<()> {
     git_in(&ws, &["add", "-A"])?;
     let _ = git_in(&ws, &["commit", "-qm", "bench", "--allow-empty"]);
     let bin = release_binary()?;
-    // The artifact: our own release binary (tens of MB, like a Lambda package).
-    let artifact = ws.join("target").join("bootstrap");
-    std::fs::create_dir_all(ws.join("target"))?;
-    std::fs::copy(&bin, &artifact)?;
     let keys = ws.join("keys");
     let _ = std::fs::remove_dir_all(&keys);
     std::fs::create_dir_all(&keys)?;
@@ -330,6 +330,20 @@ fn bench_attest(runs: usize) -> Result<()> {
         bail!("cargo slsa keygen failed");
     }
     let key = keys.join("k.key");
+    Ok(AttestBench { ws, bin, keys, key })
+}
+
+/// `attest --artifact` (everything attest does besides the build: toolchain and git queries,
+/// the lockfile, hashing the artifact, the statement, signing, writing) on a workspace with a
+/// 1,000+ package lock, next to the least any signer does: `openssl dgst -sha256 -sign` over
+/// the same artifact. Target: <= 300 ms absolute.
+fn bench_attest(runs: usize) -> Result<()> {
+    let runs = runs.max(3);
+    let AttestBench { ws, bin, keys, key } = attest_bench()?;
+    // The artifact: our own release binary (tens of MB, like a Lambda package).
+    let artifact = ws.join("target").join("bootstrap");
+    std::fs::create_dir_all(ws.join("target"))?;
+    std::fs::copy(&bin, &artifact)?;
     let size_mb = std::fs::metadata(&artifact)?.len() as f64 / 1e6;
     let anchor = || {
         let mut c = Command::new("openssl");
@@ -380,14 +394,7 @@ fn bench_attest(runs: usize) -> Result<()> {
 /// what attest adds besides packaging (target <= 300 ms absolute).
 fn bench_lambda(runs: usize) -> Result<()> {
     let runs = runs.max(3);
-    let ws = generated_workspace("attest", BIG_MANIFEST)?;
-    std::fs::write(ws.join(".gitignore"), "/target\n/att\n/keys\n")?;
-    if !ws.join(".git").is_dir() {
-        git_in(&ws, &["init", "-q"])?;
-    }
-    git_in(&ws, &["add", "-A"])?;
-    let _ = git_in(&ws, &["commit", "-qm", "bench", "--allow-empty"]);
-    let bin = release_binary()?;
+    let AttestBench { ws, bin, keys, key } = attest_bench()?;
     let Some(zip) = which("zip") else {
         bail!("bench lambda needs Info-ZIP's `zip` on PATH (Debian: apt-get install zip)");
     };
@@ -403,17 +410,6 @@ fn bench_lambda(runs: usize) -> Result<()> {
         bytes.extend_from_slice(&own[..take]);
     }
     std::fs::write(&artifact, &bytes)?;
-    let keys = ws.join("keys");
-    let _ = std::fs::remove_dir_all(&keys);
-    std::fs::create_dir_all(&keys)?;
-    let status = Command::new(&bin)
-        .args(["keygen", "--quiet", "--output-prefix"])
-        .arg(keys.join("k"))
-        .status()?;
-    if !status.success() {
-        bail!("cargo slsa keygen failed");
-    }
-    let key = keys.join("k.key");
     let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // The packaging run is named after the function (`fn`); the plain one gets its own name.
     let attest = |lambda: bool| {

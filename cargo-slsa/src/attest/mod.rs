@@ -454,11 +454,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
                 &aws_lc_rs::digest::SHA256,
                 &bytes,
             ));
-            let bin = s
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| s.name.clone());
+            let bin = output::function_name(&s.path).unwrap_or_else(|| s.name.clone());
             let zip_path = lambda::zip_path(&tdir, &bin);
             let zip_name = zip_path
                 .strip_prefix(&root)

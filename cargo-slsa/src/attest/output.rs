@@ -39,6 +39,19 @@ fn generic(name: &str) -> bool {
     matches!(name, "bootstrap" | "bootstrap.zip")
 }
 
+/// The function a binary is for: its file name, or — for a generic Lambda name (`bootstrap`) —
+/// its parent directory's, as in `target/lambda/orders/bootstrap`.
+pub fn function_name(path: &Path) -> Option<String> {
+    let file = path.file_name()?.to_string_lossy().into_owned();
+    if generic(&file) {
+        path.parent()?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    } else {
+        Some(file)
+    }
+}
+
 /// Subject names for prebuilt files: the file name, or — when two files share one — the path
 /// relative to `base` (or the whole path when outside it), so no two subjects are alike.
 pub fn subject_names(paths: &[PathBuf], base: &Path) -> Vec<String> {

@@ -251,13 +251,7 @@ const RESOLVING: &[&str] = &[
 pub fn cargo_unlocked(input: &Input) -> Vec<Hit> {
     let mut out = Vec::new();
     for s in walk::steps(input) {
-        if s.str("run").is_none() {
-            continue;
-        }
-        let Some((start, end)) = input.span(&s.at("run")) else {
-            continue;
-        };
-        let Some(text) = input.src().get(start..end) else {
+        let Some((start, text)) = run_script(input, &s) else {
             continue;
         };
         for (offset, command) in shell_commands(text) {
@@ -273,6 +267,17 @@ pub fn cargo_unlocked(input: &Input) -> Vec<Hit> {
         }
     }
     out
+}
+
+/// A step's `run:` script as it stands in the file, with the byte offset it starts at, so the
+/// offsets of [`shell_commands`] map to lines.
+pub(crate) fn run_script<'a>(
+    input: &'a Input,
+    step: &walk::StepRef<'_>,
+) -> Option<(usize, &'a str)> {
+    step.str("run")?;
+    let (start, end) = input.span(&step.at("run"))?;
+    Some((start, input.src().get(start..end)?))
 }
 
 /// Split a script into simple commands with the byte offset of each, joining `\` continuations

@@ -8,7 +8,7 @@
 //! verify` (or `cargo-slsa verify`), or uses the cargo-slsa action with `command: verify`,
 //! satisfies it.
 
-use super::audits::{Hit, shell_commands};
+use super::audits::{Hit, run_script, shell_commands};
 use super::codes::HardenCode;
 use super::input::Input;
 use super::walk::{self, StepRef};
@@ -98,14 +98,7 @@ pub fn deploy_unverified(input: &Input) -> Vec<Hit> {
             ));
             continue;
         }
-        if s.str("run").is_none() {
-            continue;
-        }
-        // The script as it stands in the file, so offsets map to lines (as `cargo-unlocked`).
-        let Some((start, end)) = input.span(&s.at("run")) else {
-            continue;
-        };
-        let Some(text) = input.src().get(start..end) else {
+        let Some((start, text)) = run_script(input, &s) else {
             continue;
         };
         let mut verified_here = verified;

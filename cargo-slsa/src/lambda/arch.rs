@@ -156,7 +156,7 @@ pub fn configured_linker(dir: &Path, target: &str, rustflags: &[String]) -> Opti
 }
 
 /// Check, before building, that `target` can be built in `dir`: its standard library is
-/// installed and, when it is not the host, a linker is configured.
+/// installed and, when it is for another architecture than the host's, a linker is configured.
 pub fn check_buildable(dir: &Path, target: &str, host: &str, rustflags: &[String]) -> Result<()> {
     let rustc = std::env::var_os("RUSTC")
         .filter(|p| !p.is_empty())
@@ -167,7 +167,11 @@ pub fn check_buildable(dir: &Path, target: &str, host: &str, rustflags: &[String
              add {target}` (in the workspace, so rust-toolchain.toml applies) and try again"
         );
     }
-    if target != host && configured_linker(dir, target, rustflags).is_none() {
+    // Another libc of the host's architecture (x86_64-unknown-linux-musl on an x86_64 host)
+    // links with the host's cc and rustc's self-contained objects; another architecture needs
+    // a cross linker.
+    let cross = Arch::of_target(target) != Arch::of_target(host);
+    if cross && configured_linker(dir, target, rustflags).is_none() {
         let gcc = match Arch::of_target(target) {
             Some(Arch::Arm64) => "aarch64-linux-gnu-gcc",
             _ => "x86_64-linux-gnu-gcc",

@@ -2,7 +2,7 @@
 //! dependencies, the provenance it records, a tamper matrix where every change is rejected with
 //! its own code, statements signed by an independent signer (openssl), keys, and bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use slsa_tests::{CrateBuilder, Env, Project};
 
-use crate::{codes, git, json, slsa};
+use crate::{codes, git, json, keygen, slsa};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -41,18 +41,6 @@ fn app_project(env: &Env, main_rs: &str) -> Project {
     git(project.path(), &["add", "-A"]);
     git(project.path(), &["commit", "-qm", "app"]);
     project
-}
-
-/// `keygen` into `dir/k`; (private, public) paths.
-fn keygen(env: &Env, dir: &Path) -> (PathBuf, PathBuf) {
-    let prefix = dir.join("k");
-    slsa(
-        env,
-        dir,
-        &["keygen", "--output-prefix", prefix.to_str().expect("utf-8")],
-    )
-    .assert_success();
-    (dir.join("k.key"), dir.join("k.pub"))
 }
 
 fn statement_of(line: &str) -> Value {

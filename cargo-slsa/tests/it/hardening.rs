@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 use slsa_tests::{Env, Project, RunOutput};
 
-use crate::{codes, git, json, slsa};
+use crate::{codes, git, json, keygen, slsa};
 
 const MAIN_RS: &str = "fn main() { println!(\"hello\"); }\n";
 const REMOTE: &str = "https://github.com/acme/app";
@@ -46,18 +46,6 @@ fn committed_project(env: &Env, remote: bool, extra: &[(&str, &str)]) -> Project
     git(project.path(), &["add", "-A"]);
     git(project.path(), &["commit", "-qm", "app"]);
     project
-}
-
-/// `keygen` into `dir/k`; (private, public) paths.
-fn keygen(env: &Env, dir: &Path) -> (PathBuf, PathBuf) {
-    let prefix = dir.join("k");
-    slsa(
-        env,
-        dir,
-        &["keygen", "--output-prefix", prefix.to_str().expect("utf-8")],
-    )
-    .assert_success();
-    (dir.join("k.key"), dir.join("k.pub"))
 }
 
 fn utf8(p: &Path) -> &str {

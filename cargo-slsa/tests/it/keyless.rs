@@ -47,27 +47,35 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    /// `cargo-slsa ARGS` as a GitHub Actions release job for acme/app at tag v1.0.0 would run it.
-    fn in_actions(&self, args: &[&str]) -> RunOutput {
+    /// `cargo-slsa ARGS` as a GitHub Actions release job for acme/app at tag v1.0.0 would run
+    /// it, for commit `sha`; `id_token` gives it the OIDC request variables (`id-token: write`).
+    fn actions_job(&self, args: &[&str], sha: &str, id_token: bool) -> RunOutput {
         let mut cmd = self.env.command(crate::bin(), self.project.path());
         cmd.args(args)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_SERVER_URL", "https://github.com")
             .env("GITHUB_REPOSITORY", "acme/app")
             .env("GITHUB_REF", "refs/tags/v1.0.0")
-            .env("GITHUB_SHA", &self.head)
+            .env("GITHUB_SHA", sha)
             .env(
                 "GITHUB_WORKFLOW_REF",
                 "acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
             )
             .env("GITHUB_RUN_ID", "4242")
-            .env("GITHUB_RUN_ATTEMPT", "1")
-            .env(
+            .env("GITHUB_RUN_ATTEMPT", "1");
+        if id_token {
+            cmd.env(
                 "ACTIONS_ID_TOKEN_REQUEST_URL",
                 self.fake.token_request_url(),
             )
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", sigstore::REQUEST_TOKEN);
+        }
         run(cmd)
+    }
+
+    /// The release job at the fixture's commit, with `id-token: write`.
+    fn in_actions(&self, args: &[&str]) -> RunOutput {
+        self.actions_job(args, &self.head, true)
     }
 
     fn attest(&self) -> RunOutput {
@@ -336,20 +344,17 @@ const REUSABLE: &str =
     "https://github.com/cargo-slsa/cargo-slsa/.github/workflows/slsa-build.yml@refs/tags/v1.0.0";
 
 impl Fixture {
-    /// The build job: `attest --unsigned` (no token needed), the statement and the binary.
+    /// The build job: `attest --unsigned` with no id-token, the statement and the binary.
     fn unsigned_build(&self) -> Value {
-        let mut cmd = self.env.command(crate::bin(), self.project.path());
-        cmd.args(["attest", "--unsigned", "--offline", "--format", "json"])
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_SERVER_URL", "https://github.com")
-            .env("GITHUB_REPOSITORY", "acme/app")
-            .env("GITHUB_REF", "refs/tags/v1.0.0")
-            .env("GITHUB_SHA", &self.head)
-            .env(
-                "GITHUB_WORKFLOW_REF",
-                "acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
-            );
-        json(&run(cmd).assert_success())
+        json(
+            &self
+                .actions_job(
+                    &["attest", "--unsigned", "--offline", "--format", "json"],
+                    &self.head,
+                    false,
+                )
+                .assert_success(),
+        )
     }
 
     /// The provenance job: `attest --from-statement … --keyless` with the fake Sigstore.
@@ -515,8 +520,7 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
     git(f.project.path(), &["commit", "-qm", "later"]);
     let head = git(f.project.path(), &["rev-parse", "HEAD"]);
     let url = f.fake.url();
-    let mut cmd = f.env.command(crate::bin(), f.project.path());
-    cmd.args([
+    let args = [
         "attest",
         "--from-statement",
         "target/slsa/app.statement.json",
@@ -531,15 +535,8 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
         "signed",
         "--format",
         "json",
-    ])
-    .env("GITHUB_ACTIONS", "true")
-    .env("GITHUB_SERVER_URL", "https://github.com")
-    .env("GITHUB_REPOSITORY", "acme/app")
-    .env("GITHUB_REF", "refs/tags/v1.0.0")
-    .env("GITHUB_SHA", &head)
-    .env("ACTIONS_ID_TOKEN_REQUEST_URL", f.fake.token_request_url())
-    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", sigstore::REQUEST_TOKEN);
-    let out = run(cmd);
+    ];
+    let out = f.actions_job(&args, &head, true);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stdout.contains(&f.head) && out.stdout.contains(&head),

@@ -3,7 +3,7 @@
 //! entry), and `verify --lambda-function` against the kit's fake Lambda API through the real
 //! AWS SDK — every outcome, with AWS credentials that must never show.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use slsa_tests::lambda::{self as fake, Function};
 use slsa_tests::{Env, FakeLambda, Project, RunOutput, run};
 
-use crate::{codes, git, json, slsa};
+use crate::{codes, git, json, keygen, slsa};
 
 /// A committed workspace with two functions, `orders` and `payments`.
 fn two_functions(env: &Env) -> Project {
@@ -43,18 +43,6 @@ fn two_functions(env: &Env) -> Project {
     git(project.path(), &["add", "-A"]);
     git(project.path(), &["commit", "-qm", "functions"]);
     project
-}
-
-/// `keygen` into `dir/k`; (private, public).
-fn keygen(env: &Env, dir: &Path) -> (PathBuf, PathBuf) {
-    let prefix = dir.join("k");
-    slsa(
-        env,
-        dir,
-        &["keygen", "--output-prefix", prefix.to_str().expect("utf-8")],
-    )
-    .assert_success();
-    (dir.join("k.key"), dir.join("k.pub"))
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -87,10 +75,23 @@ fn assert_no_secrets(out: &RunOutput) {
 
 /// `cargo-slsa verify ARGS` with the fake's AWS environment.
 fn verify_aws(env: &Env, dir: &Path, lambda: &FakeLambda, args: &[&str]) -> RunOutput {
+    verify_aws_without(env, dir, lambda, &[], args)
+}
+
+/// The same, with the variables named in `drop` left out of the environment.
+fn verify_aws_without(
+    env: &Env,
+    dir: &Path,
+    lambda: &FakeLambda,
+    drop: &[&str],
+    args: &[&str],
+) -> RunOutput {
     let mut cmd = env.command(crate::bin(), dir);
     cmd.arg("verify").args(args);
     for (k, v) in lambda.aws_env() {
-        cmd.env(k, v);
+        if !drop.contains(&k) {
+            cmd.env(k, v);
+        }
     }
     let out = run(cmd);
     assert_no_secrets(&out);
@@ -551,65 +552,37 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("container image"), "{out:?}");
     // No credentials at all: the SDK's chain finds none (no metadata service, no files).
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "verify",
+    let policy = [
         "--lambda-function",
         "orders",
         "--attestation",
         att,
         "--key",
         pubkey,
-    ]);
-    for (k, v) in lambda.aws_env() {
-        if !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET") && k != "AWS_SESSION_TOKEN"
-        {
-            cmd.env(k, v);
-        }
-    }
+    ];
     let before = lambda.requests().len();
-    let out = run(cmd);
+    let out = verify_aws_without(
+        &env,
+        project.path(),
+        &lambda,
+        &[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ],
+        &policy,
+    );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.to_lowercase().contains("credential"), "{out:?}");
     assert_eq!(lambda.requests().len(), before, "nothing unsigned was sent");
-    // No region.
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "verify",
-        "--lambda-function",
-        "orders",
-        "--attestation",
-        att,
-        "--key",
-        pubkey,
-    ]);
-    for (k, v) in lambda.aws_env() {
-        if k != "AWS_REGION" {
-            cmd.env(k, v);
-        }
-    }
-    let out = run(cmd);
+    // No region; then --region instead.
+    let out = verify_aws_without(&env, project.path(), &lambda, &["AWS_REGION"], &policy);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("--region"), "{out:?}");
-    // --region works instead.
-    let mut cmd = env.command(crate::bin(), project.path());
-    cmd.args([
-        "verify",
-        "--lambda-function",
-        "orders",
-        "--region",
-        fake::REGION,
-        "--attestation",
-        att,
-        "--key",
-        pubkey,
-    ]);
-    for (k, v) in lambda.aws_env() {
-        if k != "AWS_REGION" {
-            cmd.env(k, v);
-        }
-    }
-    run(cmd).assert_success();
+    let mut with_region = policy.to_vec();
+    with_region.extend(["--region", fake::REGION]);
+    verify_aws_without(&env, project.path(), &lambda, &["AWS_REGION"], &with_region)
+        .assert_success();
     // A tampered attestation fails before anything is trusted, even if AWS runs its code.
     let mut tampered =
         std::fs::read_to_string(project.join("target/slsa/orders.intoto.jsonl")).expect("att");
@@ -865,6 +838,27 @@ fn prebuilt_zips_named_alike_get_their_own_attestations() {
         )
         .assert_success();
     }
+    // A prebuilt binary named `bootstrap` is packaged for the function its directory names.
+    project.write("dist/payments/bootstrap", "\x7fELF pretend");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "attest",
+            "--lambda",
+            "--artifact",
+            "dist/payments/bootstrap",
+            "--key",
+            key,
+            "--offline",
+            "--format",
+            "json",
+        ],
+    )
+    .assert_success();
+    assert_eq!(json(&out)["summary"]["lambda"][0]["function"], "payments");
+    assert!(project.exists("target/lambda/payments/bootstrap.zip"));
+    assert!(project.exists("target/slsa/payments.intoto.jsonl"));
     // Both in one run: subjects named by path, one attestation.
     let out = slsa(
         &env,

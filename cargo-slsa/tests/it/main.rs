@@ -79,6 +79,18 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `keygen` into `dir/k`; (private, public) paths.
+pub fn keygen(env: &Env, dir: &Path) -> (PathBuf, PathBuf) {
+    let prefix = dir.join("k");
+    slsa(
+        env,
+        dir,
+        &["keygen", "--output-prefix", prefix.to_str().expect("utf-8")],
+    )
+    .assert_success();
+    (dir.join("k.key"), dir.join("k.pub"))
+}
+
 /// Parse stdout as the JSON report.
 pub fn json(out: &RunOutput) -> serde_json::Value {
     serde_json::from_str(&out.stdout)
