@@ -436,6 +436,10 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let mut units: Vec<Unit> = Vec::new();
     let mut lambda_rows: Vec<Value> = Vec::new();
     if let Some((arch, target)) = &lambda_target {
+        let spinner = progress.spinner(format!(
+            "packaging {} Lambda function(s) as bootstrap.zip",
+            subjects.len()
+        ));
         let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| abs(ctx, p)).collect();
         let mut include_record = Vec::new();
         for s in &subjects {
@@ -489,6 +493,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
                 ],
             });
         }
+        spinner.finish_and_clear();
         lambda_record = Some(json!({
             "architecture": arch.aws_name(),
             "target": target,
