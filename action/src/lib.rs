@@ -248,6 +248,11 @@ fn run_inner(env: &HashMap<String, String>, cwd: &Path, out: &mut dyn Write) -> 
         None => false,
         Some(level) => report.failed() || report.findings.iter().any(|f| f.severity >= level),
     };
+    // Something that could not be checked fails the step like an input error (exit 2), unless
+    // `fail-on: never`.
+    if report.incomplete() && inputs.fail_on.is_some() {
+        return Ok(2);
+    }
     Ok(i32::from(failed))
 }
 

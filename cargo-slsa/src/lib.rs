@@ -40,6 +40,9 @@ pub enum Exit {
     Success,
     /// A check failed: exit 1.
     Failed,
+    /// Something could not be checked (a broken input among good ones): exit 2, after the
+    /// report of everything else.
+    Incomplete,
 }
 
 impl Exit {
@@ -48,6 +51,7 @@ impl Exit {
         match self {
             Exit::Success => 0,
             Exit::Failed => 1,
+            Exit::Incomplete => 2,
         }
     }
 }
@@ -196,7 +200,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     {
         return Err(e);
     }
-    Ok(if report.failed() {
+    Ok(if report.incomplete() {
+        Exit::Incomplete
+    } else if report.failed() {
         Exit::Failed
     } else {
         Exit::Success

@@ -5,8 +5,10 @@
 //! Each part runs exactly as its own subcommand would (same library entry points, nothing
 //! written); the findings are concatenated — codes are unique across subcommands, so SARIF gets
 //! one rule per code of every part — and the summary keeps each part's own summary under its
-//! name. An input error in any part (exit 2) stops the check: a gate that could not look must
-//! not pass.
+//! name. A part that cannot run (no network for the advisory database, a broken workflow, no
+//! manifest) does not hide the others: it becomes an `input-error` finding naming the part,
+//! `summary.parts.<part>` says `ran: false` and why, every other part still reports, and the
+//! check exits 2 — a gate that could not look must not pass.
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -33,18 +35,20 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
                 exact: false,
                 toolchain: None,
             },
-        )?;
-        merge(&mut report, &mut parts, part, false);
+        );
+        take(&mut report, &mut parts, "pin", part, false);
     }
     if runs(CheckPart::Vendor) {
         // vendor --verify, when the workspace has a vendor directory.
-        let manifest = crate::workspace::Workspace::locate(ctx)?;
-        let root = manifest
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        if root.join("vendor").is_dir() {
-            let part = match crate::vendor::run(
+        let part = crate::workspace::Workspace::locate(ctx).and_then(|manifest| {
+            let root = manifest
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            if !root.join("vendor").is_dir() {
+                return Ok(None);
+            }
+            let out = crate::vendor::run(
                 ctx,
                 &VendorArgs {
                     dir: None,
@@ -53,10 +57,15 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
                     write_config: false,
                     platform: Vec::new(),
                 },
-            )? {
+            )?;
+            Ok(Some(match out {
                 crate::vendor::Output::Report(r) | crate::vendor::Output::Config(_, r) => r,
-            };
-            merge(&mut report, &mut parts, part, false);
+            }))
+        });
+        match part {
+            Ok(None) => {}
+            Ok(Some(r)) => take(&mut report, &mut parts, "vendor", Ok(r), false),
+            Err(e) => take(&mut report, &mut parts, "vendor", Err(e), false),
         }
     }
     if runs(CheckPart::Audit) {
@@ -66,18 +75,39 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
                 source: args.source.clone(),
                 deny: args.deny,
             },
-        )?;
+        );
         // `deny = "warnings"` in the audit config makes audit warnings fail the check too.
-        let promote = part.deny == Severity::Warning;
-        merge(&mut report, &mut parts, part, promote);
+        let promote = part.as_ref().is_ok_and(|p| p.deny == Severity::Warning);
+        take(&mut report, &mut parts, "audit", part, promote);
     }
     if runs(CheckPart::Harden) {
-        let (part, _) = crate::harden::audit(ctx, &args.paths)?;
-        merge(&mut report, &mut parts, part, false);
+        let part = crate::harden::audit(ctx, &args.paths).map(|(r, _)| r);
+        take(&mut report, &mut parts, "harden", part, false);
     }
     report.sort();
     report.summary.insert("parts".into(), Value::Object(parts));
     Ok(report)
+}
+
+/// A part's outcome into the check: its report merged, or its error as an `input-error`
+/// finding with `ran: false` in its summary.
+fn take(
+    into: &mut Report,
+    parts: &mut serde_json::Map<String, Value>,
+    name: &str,
+    part: Result<Report>,
+    promote_warnings: bool,
+) {
+    match part {
+        Ok(r) => merge(into, parts, r, promote_warnings),
+        Err(e) => {
+            into.input_error_from(&format!("{name} could not run: "), &e);
+            parts.insert(
+                name.to_string(),
+                json!({"ran": false, "failed": true, "error": format!("{e:#}")}),
+            );
+        }
+    }
 }
 
 fn merge(
@@ -89,7 +119,8 @@ fn merge(
     let failed = part.failed();
     let mut summary = part.summary.clone();
     summary.insert("findings".into(), json!(part.findings.len()));
-    summary.insert("failed".into(), json!(failed));
+    summary.insert("failed".into(), json!(failed || part.incomplete()));
+    summary.insert("ran".into(), json!(true));
     parts.insert(part.command.to_string(), Value::Object(summary));
     into.rules.extend(part.rules);
     for mut f in part.findings {

@@ -110,7 +110,9 @@ pub fn unpinned_uses(input: &Input) -> Vec<Hit> {
     let mut out = Vec::new();
     for (route, uses) in sites {
         let uses = uses.trim();
-        if uses.starts_with("./") || uses.starts_with(".\\") {
+        // Local actions and same-repository reusable workflows (`./…`, `$/…`) come from the
+        // same commit as the workflow itself.
+        if uses.starts_with("./") || uses.starts_with(".\\") || uses.starts_with("$/") {
             continue;
         }
         let line = input.line(&route);

@@ -81,6 +81,29 @@ fn route(segs: &[Seg]) -> Route<'_> {
     Route::from(comps)
 }
 
+/// `src` with every `uses: $/…` value written `uses: ./…` (quoted or not).
+fn same_repo_uses_as_local(src: &str) -> std::borrow::Cow<'_, str> {
+    if !src.contains("$/") {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    let mut out = String::with_capacity(src.len());
+    for line in src.split_inclusive('\n') {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        if let Some(rest) = trimmed.strip_prefix("uses:") {
+            let value = rest.trim_start().trim_start_matches(['"', '\'']);
+            if value.starts_with("$/") {
+                let at = line.len() - value.len();
+                out.push_str(&line[..at]);
+                out.push_str("./");
+                out.push_str(&value[2..]);
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl Input {
     /// Read and parse `path`. YAML or schema errors are input errors at file:line.
     pub fn load(path: &Path) -> Result<Input> {
@@ -94,13 +117,19 @@ impl Input {
         };
         let value: yaml_serde::Value =
             yaml_serde::from_str(&src).map_err(|e| located(&e, "YAML document"))?;
+        // The typed model does not know `uses: $/…` (a reusable workflow of the same
+        // repository, as `./…`): it reads a copy where `$/` is spelled `./` — the same length,
+        // so positions agree — while audits and fixes work on the original text.
+        let typed_src = same_repo_uses_as_local(&src);
         let kind = if is_action {
             Kind::Action(Box::new(
-                yaml_serde::from_str(&src).map_err(|e| located(&e, "GitHub Actions action"))?,
+                yaml_serde::from_str(&typed_src)
+                    .map_err(|e| located(&e, "GitHub Actions action"))?,
             ))
         } else {
             Kind::Workflow(Box::new(
-                yaml_serde::from_str(&src).map_err(|e| located(&e, "GitHub Actions workflow"))?,
+                yaml_serde::from_str(&typed_src)
+                    .map_err(|e| located(&e, "GitHub Actions workflow"))?,
             ))
         };
         let doc = Document::new(src)

@@ -72,11 +72,15 @@ pub fn audit(ctx: &Ctx, paths: &[PathBuf]) -> Result<(Report, Vec<Input>)> {
         })
         .collect();
     let files = input::collect(&root, &paths)?;
+    let mut report = Report::new("harden", HardenCode::rules());
+    // A file that cannot be parsed is one input error; every other file is still audited.
     let mut inputs = Vec::new();
     for f in &files {
-        inputs.push(Input::load(f)?);
+        match Input::load(f) {
+            Ok(i) => inputs.push(i),
+            Err(e) => report.input_error_from("", &e),
+        }
     }
-    let mut report = Report::new("harden", HardenCode::rules());
     for i in &inputs {
         let hits = audits::all(i);
         let secrets = audits::secrets(&hits);
@@ -102,8 +106,14 @@ pub fn audit(ctx: &Ctx, paths: &[PathBuf]) -> Result<(Report, Vec<Input>)> {
 
 /// Run `cargo slsa harden`.
 pub fn run(ctx: &Ctx, args: &HardenArgs) -> Result<Report> {
-    let (report, inputs) = audit(ctx, &args.paths)?;
+    let (mut report, inputs) = audit(ctx, &args.paths)?;
     if !args.fix {
+        return Ok(report);
+    }
+    if report.incomplete() {
+        report
+            .notes
+            .push("--fix changed nothing: fix the files that could not be read first".into());
         return Ok(report);
     }
     let outcome = fix::apply(ctx, args, &inputs)?;

@@ -107,6 +107,14 @@ macro_rules! finding_codes {
     };
 }
 
+/// The finding of input that could not be read or a part that could not run (exit 2); shared by
+/// every command that goes on past one bad input.
+pub const INPUT_ERROR: Rule = Rule {
+    code: "input-error",
+    severity: Severity::Error,
+    description: "A file could not be read or parsed, or a part could not run; everything else was still checked, and the run exits 2.",
+};
+
 /// One problem found: what, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -195,6 +203,45 @@ impl Report {
             notes: Vec::new(),
             deny: Severity::Error,
         }
+    }
+
+    /// Record that something could not be read or run (a broken file among good ones, a part of
+    /// `check` without its data): an `input-error` finding at `file:line`, reported with the
+    /// rest, and the run exits 2 ([`Report::incomplete`]) — what could not be looked at never
+    /// passes.
+    pub fn input_error(
+        &mut self,
+        file: Option<&Path>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) {
+        if !self.rules.iter().any(|r| r.code == INPUT_ERROR.code) {
+            self.rules.push(INPUT_ERROR);
+        }
+        let mut f = Finding::new(INPUT_ERROR, message);
+        if let Some(file) = file {
+            f = f.at(file, line, None);
+        }
+        self.findings.push(f);
+    }
+
+    /// An `anyhow` error as [`Report::input_error`], located when it carries an
+    /// [`crate::error::InputError`].
+    pub fn input_error_from(&mut self, context: &str, e: &anyhow::Error) {
+        match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::error::InputError>())
+        {
+            Some(ie) => {
+                self.input_error(Some(&ie.file), ie.line, format!("{context}{}", ie.message))
+            }
+            None => self.input_error(None, None, format!("{context}{e:#}")),
+        }
+    }
+
+    /// Whether something could not be checked (an `input-error` finding): exit 2.
+    pub fn incomplete(&self) -> bool {
+        self.findings.iter().any(|f| f.code == INPUT_ERROR.code)
     }
 
     /// Whether a finding at or above the deny level remains.

@@ -104,9 +104,68 @@ fn parts_can_be_skipped_and_a_part_that_cannot_run_fails_the_gate() {
         &["check", "--offline", "--skip", "audit", "--skip", "harden"],
     )
     .assert_code(0);
-    // No database and no way to fetch one: exit 2, not a pass.
-    let out = slsa(&env, project.path(), &["check", "--no-fetch", "--offline"]).assert_code(2);
-    assert!(out.stderr.contains("advisory-db"), "{}", out.stderr);
+    // No database and no way to fetch one: exit 2, not a pass — and the other parts' findings
+    // are still reported, in every format.
+    let out = slsa(
+        &env,
+        project.path(),
+        &["check", "--no-fetch", "--offline", "--format", "json"],
+    )
+    .assert_code(2);
+    let report = json(&out);
+    assert_eq!(codes(&report), ["input-error", "unpinned-uses"], "{report}");
+    let parts = &report["summary"]["parts"];
+    assert_eq!(parts["audit"]["ran"], false);
+    assert!(
+        parts["audit"]["error"]
+            .as_str()
+            .expect("why")
+            .contains("advisory-db"),
+        "{parts}"
+    );
+    assert_eq!(parts["harden"]["ran"], true);
+    assert_eq!(parts["pin"]["ran"], true);
+    let human = slsa(&env, project.path(), &["check", "--no-fetch", "--offline"]).assert_code(2);
+    assert!(
+        human.stdout.contains("audit could not run") && human.stdout.contains("unpinned-uses"),
+        "{human:?}"
+    );
+    let sarif = json(
+        &slsa(
+            &env,
+            project.path(),
+            &["check", "--no-fetch", "--offline", "--format", "sarif"],
+        )
+        .assert_code(2),
+    );
+    let ids: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["ruleId"].as_str().expect("rule"))
+        .collect();
+    assert!(
+        ids.contains(&"input-error") && ids.contains(&"unpinned-uses"),
+        "{sarif}"
+    );
+    // A broken workflow among good ones: reported, the rest still audited.
+    project.write(
+        ".github/workflows/broken.yml",
+        "name: b\non: push\njobs:\n  a: [\n",
+    );
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &["check", "--db", dbp, "--offline", "--format", "json"],
+        )
+        .assert_code(2),
+    );
+    assert_eq!(
+        codes(&report),
+        ["input-error", "unpinned-uses", "vulnerability"],
+        "{report}"
+    );
 }
 
 #[test]

@@ -387,7 +387,11 @@ fn bad_input_exits_2_with_a_location_and_writes_nothing() {
     let project = project_with("name: x\non: push\njobs:\n  a:\n    steps: [\n");
     let before = tree(project.path());
     let out = slsa(&env, project.path(), &["harden", "--fix"]).assert_code(2);
-    assert!(out.stderr.contains("release.yml:"), "{}", out.stderr);
+    // Reported as an input-error finding at its file and line, with whatever else was found.
+    assert!(
+        out.stdout.contains("input-error") && out.stdout.contains("release.yml:"),
+        "{out:?}"
+    );
     assert_eq!(tree(project.path()), before);
     let out = slsa(&env, project.path(), &["harden", "nope.yml"]).assert_code(2);
     assert!(out.stderr.contains("nope.yml"), "{}", out.stderr);
@@ -395,7 +399,7 @@ fn bad_input_exits_2_with_a_location_and_writes_nothing() {
     // Not a workflow (schema): jobs must be a mapping.
     let project = project_with("name: x\non: push\njobs: 3\n");
     let out = slsa(&env, project.path(), &["harden"]).assert_code(2);
-    assert!(out.stderr.contains("release.yml"), "{}", out.stderr);
+    assert!(out.stdout.contains("release.yml"), "{out:?}");
 }
 
 #[test]
@@ -697,4 +701,57 @@ fn the_reusable_workflow_keeps_signing_out_of_the_build() {
         release.contains("uses: ./.github/workflows/slsa-build.yml"),
         "{release}"
     );
+}
+
+#[test]
+fn same_repository_reusable_workflows_and_broken_files_do_not_stop_the_run() {
+    let env = Env::new();
+    let project = env
+        .project()
+        .file(
+            ".github/workflows/call.yml",
+            "name: call\non: push\npermissions: {}\njobs:\n  lint:\n    uses: $/.github/workflows/lint.yml\n  local:\n    uses: \"$/.github/workflows/lint.yml\"\n",
+        )
+        .file(
+            ".github/workflows/lint.yml",
+            "name: lint\non: workflow_call\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo build\n",
+        )
+        .file(".github/workflows/broken.yml", "name: broken\non: push\njobs:\n  a: [\n")
+        .build();
+    let out = slsa(&env, project.path(), &["harden", "--format", "json"]);
+    assert_eq!(out.code, 2, "the broken file is an input error: {out:?}");
+    let report = json(&out);
+    let got: Vec<(String, String, u64)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code").to_string(),
+                f["file"].as_str().expect("file").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "input-error".to_string(),
+                ".github/workflows/broken.yml".to_string(),
+                5
+            ),
+            (
+                "cargo-unlocked".to_string(),
+                ".github/workflows/lint.yml".to_string(),
+                8
+            ),
+        ],
+        "`$/` uses parse and are local (not unpinned); the good files are audited: {report}"
+    );
+    // --fix with a broken input writes nothing.
+    let before = tree(project.path());
+    let out = slsa(&env, project.path(), &["harden", "--fix", "--offline"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(tree(project.path()), before);
 }
