@@ -91,11 +91,11 @@ fn same_repo_uses_as_local(src: &str) -> std::borrow::Cow<'_, str> {
         let trimmed = line.trim_start().trim_start_matches("- ");
         if let Some(rest) = trimmed.strip_prefix("uses:") {
             let value = rest.trim_start().trim_start_matches(['"', '\'']);
-            if value.starts_with("$/") {
+            if let Some(path) = value.strip_prefix("$/") {
                 let at = line.len() - value.len();
                 out.push_str(&line[..at]);
                 out.push_str("./");
-                out.push_str(&value[2..]);
+                out.push_str(path);
                 continue;
             }
         }
