@@ -628,14 +628,15 @@ pub struct UpdateArgs {
     pub all_workspaces: bool,
 
     /// Open (or update) pull requests through the GitHub API instead of changing the work tree.
-    #[arg(long, requires_all = ["repo", "base"], conflicts_with = "dry_run")]
+    #[arg(long, requires = "repo", conflicts_with = "dry_run")]
     pub open_pr: bool,
 
     /// The repository for --open-pr, OWNER/NAME.
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
 
-    /// The branch pull requests target.
+    /// The branch pull requests target (default: the repository's default branch, asked of the
+    /// GitHub API — a scheduled workflow's event does not carry it).
     #[arg(long, value_name = "BRANCH")]
     pub base: Option<String>,
 

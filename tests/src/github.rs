@@ -61,6 +61,8 @@ struct RepoState {
     /// sha → object JSON (`type`: blob, tree, commit).
     objects: HashMap<String, Value>,
     pulls: Vec<Pull>,
+    /// The first branch the repository was made with (`GET /repos/{owner}/{repo}`).
+    default_branch: String,
 }
 
 pub struct FakeGitHub {
@@ -187,6 +189,9 @@ impl FakeGitHub {
             json!({"type": "commit", "tree": tree, "parents": [], "message": "initial"}),
         );
         r.refs.insert(format!("heads/{branch}"), commit.clone());
+        if r.default_branch.is_empty() {
+            r.default_branch = branch.to_string();
+        }
         commit
     }
 
@@ -296,6 +301,16 @@ fn repo_api(
                "head": {"ref": p.head, "repo": {"full_name": p.head_repo}}, "base": {"ref": p.base}, "html_url": html(p.number),
                "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()})
     };
+    if tail.is_empty() {
+        let repo_state = st.repos.get(&key)?;
+        return Some(match method {
+            "GET" => (
+                200,
+                json!({"full_name": key, "default_branch": repo_state.default_branch}),
+            ),
+            _ => not_found,
+        });
+    }
     if let Some(r) = tail.strip_prefix("git/ref/") {
         let repo_state = st.repos.get(&key)?;
         return Some(match (method, repo_state.refs.get(r)) {

@@ -310,7 +310,6 @@ pub fn open(
     else {
         bail!("--repo must be OWNER/NAME, not {repo:?}");
     };
-    let base = args.base.as_deref().unwrap_or_default();
     let token = token_from_env().ok_or_else(|| {
         anyhow!(
             "--open-pr needs a token in GITHUB_TOKEN or GH_TOKEN (never on the command line). \
@@ -321,6 +320,24 @@ pub fn open(
     })?;
     let gh = GitHub::new(&args.github_api_url, token)?;
     let limit = args.limit.or(config.open_pull_requests_limit).unwrap_or(5);
+    // --base, else the repository's default branch.
+    let default_base;
+    let base = match args.base.as_deref().filter(|b| !b.is_empty()) {
+        Some(b) => b,
+        None => {
+            let repo_json = gh
+                .get_json(&format!("/repos/{owner}/{name}"), &[])?
+                .ok_or_else(|| anyhow!("the repository {owner}/{name} was not found"))?;
+            default_base = repo_json["default_branch"]
+                .as_str()
+                .filter(|b| !b.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    anyhow!("GitHub named no default branch for {owner}/{name}: pass --base")
+                })?;
+            default_base.as_str()
+        }
+    };
 
     let base_ref = gh
         .get_json(&format!("/repos/{owner}/{name}/git/ref/heads/{base}"), &[])?

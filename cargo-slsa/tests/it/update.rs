@@ -383,14 +383,17 @@ fn prs() -> Prs {
 
 impl Prs {
     fn run(&self, extra: &[&str]) -> RunOutput {
+        self.run_with_base(Some("main"), extra)
+    }
+
+    /// `update --open-pr`, with `--base BASE` or, without, the repository's default branch.
+    fn run_with_base(&self, base: Option<&str>, extra: &[&str]) -> RunOutput {
         let mut cmd = self.env.command(crate::bin(), self.project.path());
+        cmd.args(["update", "--open-pr", "--repo", "acme/app"]);
+        if let Some(b) = base {
+            cmd.args(["--base", b]);
+        }
         cmd.args([
-            "update",
-            "--open-pr",
-            "--repo",
-            "acme/app",
-            "--base",
-            "main",
             "--github-api-url",
             &self.gh.url(),
             "--advisory-db",
@@ -402,6 +405,22 @@ impl Prs {
         .env("GITHUB_TOKEN", TOKEN);
         run(cmd)
     }
+}
+
+#[test]
+fn without_base_the_pull_requests_target_the_default_branch() {
+    // A scheduled workflow's event carries no default branch: the API is asked for it.
+    let p = prs();
+    let out = p.run_with_base(None, &["--group", "all"]).assert_success();
+    let pulls = p.gh.pulls("acme", "app");
+    assert!(!pulls.is_empty(), "{out:?}");
+    assert!(pulls.iter().all(|pr| pr.base == "main"), "{pulls:?}");
+    assert!(
+        p.gh.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/repos/acme/app"),
+        "the default branch was asked of the API"
+    );
 }
 
 #[test]
