@@ -223,8 +223,9 @@ pub struct DbArgs {
     #[arg(long, value_name = "URL", conflicts_with = "db")]
     pub db_url: Option<String>,
 
-    /// Do not fetch: use the copy in $CARGO_HOME/advisory-db as it is.
-    #[arg(long, conflicts_with = "db")]
+    /// Do not fetch: use the copy in $CARGO_HOME/advisory-db as it is (with --db, which is never
+    /// fetched, it changes nothing — accepted as cargo-audit users type it).
+    #[arg(long)]
     pub no_fetch: bool,
 }
 

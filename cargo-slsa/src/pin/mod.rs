@@ -22,7 +22,7 @@ use crate::cli::PinArgs;
 use crate::fsx;
 use crate::report::{Change, Finding, Report};
 use crate::workspace::{Cargo, LockState, Lockfile, Workspace, manifest};
-use cfg::{Policy, ToolchainWant};
+use cfg::Policy;
 use codes::PinCode;
 
 /// A fix, decided by a check and applied by [`run`].
@@ -58,7 +58,11 @@ pub(crate) struct Planned {
 }
 
 /// Every pin check over a loaded workspace.
-fn check(ws: &Workspace, policy: &Policy, active: Option<&str>) -> Result<Vec<Planned>> {
+fn check(
+    ws: &Workspace,
+    policy: &Policy,
+    active: &dyn Fn() -> Result<Option<String>>,
+) -> Result<Vec<Planned>> {
     let mut out = Vec::new();
     let lock_path = ws.lock_path();
     match ws.lock_state {
@@ -102,16 +106,21 @@ pub fn run(ctx: &Ctx, args: &PinArgs) -> Result<Report> {
             ws.lock_path().display()
         ));
     }
-    // The active rustc is only asked when its answer matters: for fixes, or to compare with it.
-    let need_active = !policy.check || policy.toolchain == ToolchainWant::Active;
-    let active = if need_active && !matches!(policy.toolchain, ToolchainWant::Exact(_)) {
-        crate::workspace::toolchain::active_rustc(&ws.root)?.exact_channel
-    } else {
-        None
+    // The active rustc is only asked when its answer matters (a toolchain finding's fix, or a
+    // comparison with it), and then once.
+    let asked: std::cell::OnceCell<Option<String>> = std::cell::OnceCell::new();
+    let root = ws.root.clone();
+    let active_fn = || -> Result<Option<String>> {
+        if let Some(a) = asked.get() {
+            return Ok(a.clone());
+        }
+        let a = crate::workspace::toolchain::active_rustc(&root)?.exact_channel;
+        Ok(asked.get_or_init(|| a).clone())
     };
+    let active: &dyn Fn() -> Result<Option<String>> = &active_fn;
 
     if policy.check {
-        report.findings = check(&ws, &policy, active.as_deref())?
+        report.findings = check(&ws, &policy, active)?
             .into_iter()
             .map(|p| p.finding)
             .collect();
@@ -122,7 +131,7 @@ pub fn run(ctx: &Ctx, args: &PinArgs) -> Result<Report> {
             ws = Workspace::load(ctx, &cargo)?;
         }
         // 2. Manifests and the toolchain file.
-        let planned = check(&ws, &policy, active.as_deref())?;
+        let planned = check(&ws, &policy, active)?;
         let manifests_changed = apply(&ws, planned, &mut report)?;
         // 3. The lock follows the manifests (a pinned rev changes the recorded source).
         if manifests_changed {
@@ -133,7 +142,7 @@ pub fn run(ctx: &Ctx, args: &PinArgs) -> Result<Report> {
             }
         }
         // 4. What is still wrong.
-        report.findings = check(&ws, &policy, active.as_deref())?
+        report.findings = check(&ws, &policy, active)?
             .into_iter()
             .map(|p| p.finding)
             .collect();

@@ -10,17 +10,27 @@ use super::{Edit, Planned};
 use crate::report::Finding;
 use crate::workspace::toolchain::{self, ToolchainFile};
 
-/// Check the toolchain file at `root`. `active` is the active rustc's exact channel, when known
-/// (needed for fixes and for `--toolchain` without a value).
+/// Check the toolchain file at `root`. `active` gives the active rustc's exact channel when it
+/// is a stable release (asked only when a finding needs it: for the fix, or to compare with
+/// `--toolchain` without a value).
 pub(super) fn check(
     root: &Path,
     want: &ToolchainWant,
-    active: Option<&str>,
+    active: &dyn Fn() -> Result<Option<String>>,
 ) -> Result<Option<Planned>> {
     let file = ToolchainFile::find(root)?;
+    let needs_active = match (&file, want) {
+        (_, ToolchainWant::Exact(_)) => false,
+        (_, ToolchainWant::Active) => true,
+        (None, ToolchainWant::AnyExact) => true,
+        (Some(f), ToolchainWant::AnyExact) => {
+            !f.channel.as_deref().is_some_and(toolchain::is_exact)
+        }
+    };
     let target: Option<String> = match want {
         ToolchainWant::Exact(v) => Some(v.clone()),
-        ToolchainWant::Active | ToolchainWant::AnyExact => active.map(str::to_string),
+        _ if needs_active => active()?,
+        _ => None,
     };
     let no_target_fix = "pass --toolchain VERSION (the active rustc is not a stable release)";
     let Some(file) = file else {

@@ -135,6 +135,22 @@ impl Lockfile {
         let lines = crate::workspace::LineIndex::new(&src);
         let at = |span: Option<std::ops::Range<usize>>| span.map(|s| lines.line(s.start));
         let version = doc.get("version").and_then(|v| v.as_integer());
+        // A format this code does not know could mean anything: refuse it rather than guess.
+        if let Some(v) = version
+            && !(1..=4).contains(&v)
+        {
+            let line = at(doc.get("version").and_then(|i| i.span()));
+            return Err(InputError::at(
+                path,
+                line,
+                None,
+                format!(
+                    "Cargo.lock version {v} is not one cargo-slsa reads (1 to 4): update cargo-slsa, \
+                     or regenerate the lock with a cargo that writes version 4"
+                ),
+            )
+            .into());
+        }
 
         let read_packages = |item: Option<&toml_edit::Item>| -> Result<Vec<LockPackage>> {
             let Some(item) = item else {

@@ -446,3 +446,33 @@ fn an_active_ignore_wins_over_an_expired_one_and_lines_ignore_comments() {
         out.stderr
     );
 }
+
+#[test]
+fn cargo_audit_habits_work_and_unknown_lock_formats_are_refused() {
+    let (env, project) = fixture("");
+    let db = db();
+    // `--db X --no-fetch`, as cargo-audit users type it: the same report as `--db X`.
+    let with = audit(&env, &project, &db, &["--no-fetch"]);
+    let without = audit(&env, &project, &db, &[]);
+    assert_eq!(with["findings"], without["findings"]);
+    // A lockfile format from the future is refused at its line, not read as if it were v4.
+    let lock = project.read("Cargo.lock");
+    let bumped = lock.replacen("version = 4", "version = 99", 1);
+    assert_ne!(bumped, lock, "the fixture's lock is v4");
+    project.write("Cargo.lock", &bumped);
+    let out = slsa(
+        &env,
+        project.path(),
+        &["audit", "--db", db.path().to_str().expect("utf-8")],
+    )
+    .assert_code(2);
+    let line = bumped
+        .lines()
+        .position(|l| l.starts_with("version = 99"))
+        .expect("version line")
+        + 1;
+    assert!(
+        out.stderr.contains(&format!("Cargo.lock:{line}:")) && out.stderr.contains("version 99"),
+        "{out:?}"
+    );
+}

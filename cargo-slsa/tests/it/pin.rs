@@ -191,6 +191,17 @@ fn check_reports_every_problem_and_writes_nothing() {
         ]
     );
     let findings = report["findings"].as_array().expect("findings");
+    // --check asks the active rustc when the toolchain is unpinned, so its fix names the
+    // version (this toolchain is a stable release) instead of claiming it is not one.
+    let toolchain = findings
+        .iter()
+        .find(|f| f["code"] == "toolchain-unpinned")
+        .expect("toolchain finding");
+    let fix = toolchain["fix"].as_str().expect("fix");
+    assert!(
+        fix.contains("channel = \"1.") && !fix.contains("not a stable release"),
+        "{toolchain}"
+    );
     let branch = findings
         .iter()
         .find(|f| {
