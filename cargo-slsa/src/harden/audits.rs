@@ -245,8 +245,27 @@ fn head_checkouts(input: &Input) -> Vec<usize> {
 // cargo-unlocked
 
 const RESOLVING: &[&str] = &[
-    "build", "b", "test", "t", "install", "publish", "run", "r", "bench",
+    "build", "b", "test", "t", "install", "publish", "run", "r", "bench", "check", "c", "clippy",
+    "doc", "d", "zigbuild",
 ];
+
+/// The words of a simple command without leading `VAR=value` assignments and launchers (`sudo`,
+/// `env`, `time`, `exec`, `npx`, `command`): the first word is the program that runs.
+pub(crate) fn command_words(command: &str) -> Vec<&str> {
+    let mut w: Vec<&str> = command
+        .split_whitespace()
+        .map(|t| t.trim_matches(|c| c == '"' || c == '\''))
+        .collect();
+    while let Some(first) = w.first() {
+        let assignment = first.contains('=') && !first.starts_with('-');
+        if assignment || matches!(*first, "sudo" | "npx" | "exec" | "time" | "env" | "command") {
+            w.remove(0);
+        } else {
+            break;
+        }
+    }
+    w
+}
 
 /// `cargo build|test|install|publish|run|bench` in a `run:` script without `--locked` or
 /// `--frozen`, one finding per command, at its line.
@@ -371,15 +390,14 @@ fn flush(out: &mut Vec<(usize, String)>, current: &mut String, start: &mut Optio
 
 /// The subcommand of an unlocked resolving cargo invocation in `command`, if any.
 fn unlocked_cargo(command: &str) -> Option<String> {
-    let tokens: Vec<&str> = command
-        .split_whitespace()
-        .map(|t| t.trim_matches(|c| c == '"' || c == '\''))
-        .collect();
-    let at = tokens
-        .iter()
-        .position(|t| *t == "cargo" || t.ends_with("/cargo"))?;
+    // Only a command that runs cargo: `echo "then cargo build"` does not.
+    let tokens = command_words(command);
+    let first = tokens.first()?;
+    if *first != "cargo" && !first.ends_with("/cargo") {
+        return None;
+    }
     // Arguments after `--` belong to the program cargo runs, not to cargo.
-    let rest = &tokens[at + 1..];
+    let rest = &tokens[1..];
     let rest = match rest.iter().position(|t| *t == "--") {
         Some(end) => &rest[..end],
         None => rest,
@@ -400,9 +418,14 @@ fn unlocked_cargo(command: &str) -> Option<String> {
         i += 1;
     }
     let sub = sub?;
-    if !RESOLVING.contains(&sub) {
+    // `cargo lambda build` (cargo-lambda) resolves like `cargo build`.
+    let sub = if sub == "lambda" && rest.get(i + 1).is_some_and(|t| *t == "build") {
+        "lambda build"
+    } else if RESOLVING.contains(&sub) {
+        sub
+    } else {
         return None;
-    }
+    };
     let locked = rest.iter().any(|t| {
         matches!(*t, "--locked" | "--frozen")
             || t.starts_with("--locked=")

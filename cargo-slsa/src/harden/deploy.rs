@@ -8,24 +8,10 @@
 //! verify` (or `cargo-slsa verify`), or uses the cargo-slsa action with `command: verify`,
 //! satisfies it.
 
-use super::audits::{Hit, run_script, shell_commands};
+use super::audits::{Hit, command_words, run_script, shell_commands};
 use super::codes::HardenCode;
 use super::input::Input;
 use super::walk::{self, StepRef};
-
-/// The words of a simple command, without leading `VAR=value` assignments and launchers.
-fn words(command: &str) -> Vec<&str> {
-    let mut w: Vec<&str> = command.split_whitespace().collect();
-    while let Some(first) = w.first() {
-        let assignment = first.contains('=') && !first.starts_with('-');
-        if assignment || matches!(*first, "sudo" | "npx" | "exec" | "time" | "env" | "command") {
-            w.remove(0);
-        } else {
-            break;
-        }
-    }
-    w
-}
 
 fn starts(words: &[&str], pattern: &[&str]) -> bool {
     words.len() >= pattern.len() && words.iter().zip(pattern).all(|(a, b)| a == b)
@@ -33,7 +19,7 @@ fn starts(words: &[&str], pattern: &[&str]) -> bool {
 
 /// What a command deploys, if it is a Lambda deployment.
 fn deploy_command(command: &str) -> Option<&'static str> {
-    let w = words(command);
+    let w = command_words(command);
     const PATTERNS: &[(&[&str], &str)] = &[
         (
             &["aws", "lambda", "update-function-code"],
@@ -55,7 +41,7 @@ fn deploy_command(command: &str) -> Option<&'static str> {
 }
 
 fn verify_command(command: &str) -> bool {
-    let w = words(command);
+    let w = command_words(command);
     starts(&w, &["cargo", "slsa", "verify"])
         || w.first().is_some_and(|c| c.ends_with("cargo-slsa")) && w.get(1) == Some(&"verify")
 }

@@ -93,6 +93,8 @@ fn project_with(workflow: &str) -> Project {
     Project::new()
         .file(".github/workflows/release.yml", workflow)
         .file(".git/HEAD", "ref: refs/heads/main\n")
+        // A lock is committed (outside a real git repository, it exists): --locked applies.
+        .file("Cargo.lock", "version = 4\n")
         .build()
 }
 
@@ -377,8 +379,9 @@ fn cargo_without_locked_is_found_in_any_script_shape() {
         .map(|f| f["line"].as_u64().expect("line"))
         .collect();
     // `cargo run -p app -- --locked` passes --locked to the program, not to cargo… we accept it
-    // as locked only when it comes before `--`; here it does not, so it is reported.
-    assert_eq!(lines, [8, 9, 11], "{report:#}");
+    // as locked only when it comes before `--`; here it does not, so it is reported. `cargo
+    // check` resolves too.
+    assert_eq!(lines, [8, 9, 11, 12], "{report:#}");
 }
 
 #[test]
@@ -717,6 +720,7 @@ fn same_repository_reusable_workflows_and_broken_files_do_not_stop_the_run() {
             "name: lint\non: workflow_call\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo build\n",
         )
         .file(".github/workflows/broken.yml", "name: broken\non: push\njobs:\n  a: [\n")
+        .file("Cargo.lock", "version = 4\n")
         .build();
     let out = slsa(&env, project.path(), &["harden", "--format", "json"]);
     assert_eq!(out.code, 2, "the broken file is an input error: {out:?}");
@@ -754,4 +758,41 @@ fn same_repository_reusable_workflows_and_broken_files_do_not_stop_the_run() {
     let out = slsa(&env, project.path(), &["harden", "--fix", "--offline"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(tree(project.path()), before);
+}
+
+#[test]
+fn cargo_unlocked_speaks_only_of_cargo_commands_in_repositories_with_a_lock() {
+    let env = Env::new();
+    let wf = "name: w\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: |\n          echo \"next: cargo build\"\n          cargo clippy --all-targets\n          cargo check\n          RUSTFLAGS=-Dwarnings cargo lambda build --release\n          cargo lambda deploy\n          time cargo test\n";
+    let project = project_with(wf);
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_code(1));
+    assert_eq!(
+        findings(&report)
+            .into_iter()
+            .filter(|(c, _)| c == "cargo-unlocked")
+            .collect::<Vec<_>>(),
+        [
+            ("cargo-unlocked".to_string(), 11),
+            ("cargo-unlocked".to_string(), 12),
+            ("cargo-unlocked".to_string(), 13),
+            ("cargo-unlocked".to_string(), 15),
+        ],
+        "clippy, check, lambda build and a timed test; not the echo, not lambda deploy: {report:#}"
+    );
+    // No committed lock: --locked would make these builds fail, so nothing is said but a note.
+    let project = Project::new()
+        .file(".github/workflows/release.yml", wf)
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .build();
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+    assert!(
+        !findings(&report).iter().any(|(c, _)| c == "cargo-unlocked"),
+        "{report:#}"
+    );
+    assert!(
+        report["summary"]["messages"]
+            .to_string()
+            .contains("no Cargo.lock is committed"),
+        "{report:#}"
+    );
 }
