@@ -36,6 +36,7 @@ pub(super) fn render(
     paths: &PathStyle<'_>,
     color: bool,
     quiet: bool,
+    verbose: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let p = Paint { enabled: color };
@@ -86,16 +87,31 @@ pub(super) fn render(
     let green = Style::new()
         .fg_color(Some(AnsiColor::Green.into()))
         .effects(Effects::BOLD);
-    for c in &report.changes {
-        writeln!(
-            out,
-            "{} {}: {}",
-            p.paint(green, "changed"),
-            paths.show(&c.file),
-            c.description
-        )?;
-    }
     if !quiet {
+        for c in &report.changes {
+            writeln!(
+                out,
+                "{} {}: {}",
+                p.paint(green, "changed"),
+                paths.show(&c.file),
+                c.description
+            )?;
+        }
+        if verbose {
+            for f in &report.suppressed {
+                let at = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{}:{line}", paths.show(file)),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{} [{}] {at}: {} (accepted by an ignore comment)",
+                    p.paint(severity_style(Severity::Note), "suppressed:"),
+                    f.code,
+                    f.message
+                )?;
+            }
+        }
         for n in &report.notes {
             writeln!(
                 out,
@@ -107,7 +123,8 @@ pub(super) fn render(
 
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
-    let notes = report.count(Severity::Note);
+    // The `note:` lines printed above count as notes too.
+    let notes = report.count(Severity::Note) + if quiet { 0 } else { report.notes.len() };
     let verdict = if report.failed() {
         p.paint(severity_style(Severity::Error), "failed")
     } else {
@@ -116,7 +133,7 @@ pub(super) fn render(
     if !quiet || report.failed() {
         writeln!(
             out,
-            "{}: {verdict}: {} error{}, {} warning{}, {} note{}; {} change{}",
+            "{}: {verdict}: {} error{}, {} warning{}, {} note{}; {} change{}{}",
             report.command,
             errors,
             plural(errors),
@@ -126,6 +143,10 @@ pub(super) fn render(
             plural(notes),
             report.changes.len(),
             plural(report.changes.len()),
+            match report.suppressed.len() {
+                0 => String::new(),
+                n => format!("; {n} suppressed"),
+            },
         )?;
     }
     Ok(())
@@ -146,7 +167,7 @@ mod tests {
         let cwd = Path::new("/w");
         let r = crate::report::tests::sample(cwd);
         let mut out = Vec::new();
-        render(&r, &PathStyle { cwd }, false, false, &mut out)?;
+        render(&r, &PathStyle { cwd }, false, false, false, &mut out)?;
         insta::assert_snapshot!(String::from_utf8_lossy(&out));
         Ok(())
     }
@@ -156,9 +177,9 @@ mod tests {
         let cwd = Path::new("/w");
         let r = crate::report::tests::sample(cwd);
         let mut plain = Vec::new();
-        render(&r, &PathStyle { cwd }, false, false, &mut plain)?;
+        render(&r, &PathStyle { cwd }, false, false, false, &mut plain)?;
         let mut coloured = Vec::new();
-        render(&r, &PathStyle { cwd }, true, false, &mut coloured)?;
+        render(&r, &PathStyle { cwd }, true, false, false, &mut coloured)?;
         assert!(!plain.contains(&0x1b));
         assert!(coloured.contains(&0x1b));
         Ok(())

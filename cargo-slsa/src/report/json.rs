@@ -36,6 +36,23 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
     summary.insert("notes".into(), json!(report.count(Severity::Note)));
     summary.insert("failed".into(), json!(report.failed()));
     summary.insert("messages".into(), json!(report.notes));
+    if !report.suppressed.is_empty() {
+        summary.insert(
+            "suppressed".into(),
+            json!(
+                report
+                    .suppressed
+                    .iter()
+                    .map(|f| json!({
+                        "code": f.code,
+                        "file": f.file.as_ref().map(|p| paths.show(p)),
+                        "line": f.line,
+                        "message": f.message,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
     for (k, v) in &report.summary {
         summary.insert(k.clone(), v.clone());
     }

@@ -8,6 +8,7 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+pub mod suppress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -189,6 +190,9 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Findings at or above this severity fail the run.
     pub deny: Severity,
+    /// Findings an ignore comment accepted ([`suppress`]): not counted, not failing, listed
+    /// with `-v`, in JSON and in SARIF (with their suppression).
+    pub suppressed: Vec<Finding>,
 }
 
 impl Report {
@@ -202,6 +206,7 @@ impl Report {
             summary: serde_json::Map::new(),
             notes: Vec::new(),
             deny: Severity::Error,
+            suppressed: Vec::new(),
         }
     }
 
@@ -269,7 +274,14 @@ impl Report {
 pub fn render(report: &Report, ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<()> {
     let paths = PathStyle { cwd: &ctx.cwd };
     match ctx.format {
-        Format::Human => human::render(report, &paths, ctx.color_enabled, ctx.quiet, out)?,
+        Format::Human => human::render(
+            report,
+            &paths,
+            ctx.color_enabled,
+            ctx.quiet,
+            ctx.verbose > 0,
+            out,
+        )?,
         Format::Json => json::render(report, &paths, out)?,
         Format::Sarif => sarif::render(report, &paths, out)?,
         Format::Github => github::render(report, &paths, out)?,
@@ -284,7 +296,7 @@ pub fn render_to_string(report: &Report, format: Format, cwd: &Path) -> anyhow::
     let paths = PathStyle { cwd };
     let mut out = Vec::new();
     match format {
-        Format::Human => human::render(report, &paths, false, false, &mut out)?,
+        Format::Human => human::render(report, &paths, false, false, false, &mut out)?,
         Format::Json => json::render(report, &paths, &mut out)?,
         Format::Sarif => sarif::render(report, &paths, &mut out)?,
         Format::Github => out.extend_from_slice(github::annotations(report, &paths).as_bytes()),

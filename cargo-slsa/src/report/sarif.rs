@@ -34,10 +34,13 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
             })
         })
         .collect();
+    let suppressed = report.suppressed.iter().map(|f| (f, true));
     let results: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| {
+        .map(|f| (f, false))
+        .chain(suppressed)
+        .map(|(f, is_suppressed)| {
             let mut text = f.message.clone();
             if let Some(fix) = &f.fix {
                 text.push_str("\nFix: ");
@@ -49,6 +52,12 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
                 "message": {"text": text},
             });
             if let Some(map) = result.as_object_mut() {
+                if is_suppressed {
+                    map.insert(
+                        "suppressions".into(),
+                        json!([{"kind": "inSource", "justification": "ignore comment"}]),
+                    );
+                }
                 if let Some(i) = report.rules.iter().position(|r| r.code == f.code) {
                     map.insert("ruleIndex".into(), json!(i));
                 }

@@ -796,3 +796,63 @@ fn cargo_unlocked_speaks_only_of_cargo_commands_in_repositories_with_a_lock() {
         "{report:#}"
     );
 }
+
+#[test]
+fn reviewed_findings_are_accepted_by_ignore_comments_and_still_shown() {
+    let env = Env::new();
+    // A release job that needs write access, reviewed and accepted with zizmor's comment; an
+    // unlocked cargo accepted with ours on the line above; one finding left.
+    let wf = "name: r\non: push\npermissions: write-all # zizmor: ignore[excessive-permissions]\njobs:\n  a:\n    runs-on: x\n    steps:\n      # cargo-slsa: ignore[cargo-unlocked]\n      - run: cargo build\n      - run: cargo test # zizmor: ignore[cargo-unlocked]\n";
+    let project = project_with(wf);
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_code(1));
+    assert_eq!(
+        findings(&report).into_iter().collect::<Vec<_>>(),
+        [("cargo-unlocked".to_string(), 10)],
+        "zizmor's comment speaks only for the audits it shares: {report:#}"
+    );
+    let suppressed: Vec<(String, u64)> = report["summary"]["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code").to_string(),
+                f["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        suppressed,
+        [
+            ("excessive-permissions".to_string(), 3),
+            ("cargo-unlocked".to_string(), 9)
+        ]
+    );
+    // SARIF: the accepted ones are there, marked as suppressed in source.
+    let sarif = json(&slsa(&env, project.path(), &["harden", "--format", "sarif"]).assert_code(1));
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["suppressions"][0]["kind"] == "inSource")
+            .count(),
+        2
+    );
+    // Human: counted on the summary line, listed with -v.
+    let out = slsa(&env, project.path(), &["harden", "-v"]).assert_code(1);
+    assert!(out.stdout.contains("2 suppressed"), "{out:?}");
+    assert!(
+        out.stdout.contains("suppressed: [excessive-permissions]"),
+        "{out:?}"
+    );
+    // Accept the last one too: the run passes, and check with it.
+    project.write(
+        ".github/workflows/release.yml",
+        wf.replace(
+            "cargo test # zizmor",
+            "cargo test # cargo-slsa: ignore[cargo-unlocked] zizmor",
+        ),
+    );
+    slsa(&env, project.path(), &["harden"]).assert_success();
+}
