@@ -202,6 +202,8 @@ pub struct Source {
     pub commit_time: Option<i64>,
     /// Tracked files differ from the commit.
     pub dirty: bool,
+    /// What `git status` lists (`M src/main.rs`, `?? notes.txt`), for messages.
+    pub changed: Vec<String>,
     /// Tracked files git was told not to look at (`update-index --assume-unchanged` or
     /// `--skip-worktree`): `git status` cannot vouch for them, so they count as changes.
     pub unwatched: Vec<String>,
@@ -280,6 +282,7 @@ impl Source {
                 commit: None,
                 commit_time: None,
                 dirty: false,
+                changed: Vec::new(),
                 unwatched: Vec::new(),
                 toplevel: None,
             };
@@ -333,7 +336,14 @@ impl Source {
             })
             .collect();
         // A status git could not give is not a clean one.
-        let dirty = status.map(|s| !s.is_empty()).unwrap_or(true) || !unwatched.is_empty();
+        let dirty = status.as_ref().map(|s| !s.is_empty()).unwrap_or(true) || !unwatched.is_empty();
+        let changed: Vec<String> = status
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
         // A repository without a commit has no source to name: recorded as unknown, so no
         // policy on the source can pass.
         if commit.is_none() {
@@ -343,6 +353,7 @@ impl Source {
                 commit: None,
                 commit_time: None,
                 dirty: true,
+                changed,
                 unwatched,
                 toplevel: Some(top),
             };
@@ -380,6 +391,7 @@ impl Source {
             commit,
             commit_time,
             dirty,
+            changed,
             unwatched,
             toplevel,
         }

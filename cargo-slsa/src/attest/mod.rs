@@ -190,10 +190,18 @@ fn dirty_reason(
         ));
     }
     if source.dirty {
+        let shown: Vec<&str> = source.changed.iter().take(5).map(String::as_str).collect();
+        let more = source.changed.len().saturating_sub(shown.len());
         return Some((
             format!(
-                "the work tree has uncommitted changes or untracked files, so the artifacts were \
-                 not built from commit {commit} alone"
+                "the work tree has uncommitted changes or untracked files ({}{}), so the \
+                 artifacts were not built from commit {commit} alone",
+                shown.join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
             ),
             None,
         ));
@@ -358,10 +366,10 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let subjects: Vec<Subject> = if prebuilt {
         prebuilt_subjects
     } else {
-        let spinner = progress.spinner(format!("building: {}", spec.display_command().join(" ")));
-        let built = build::build(&manifest, &tdir, &spec, &env, ctx.offline, ctx.quiet);
-        spinner.finish_and_clear();
-        built?
+        // cargo prints its own progress to the terminal; a spinner beside it would only fill
+        // the scrollback. The command goes to -v's detail.
+        progress.detail(&format!("running: {}", spec.display_command().join(" ")));
+        build::build(&manifest, &tdir, &spec, &env, ctx.offline, ctx.quiet)?
             .into_iter()
             .map(|b| {
                 Ok(Subject {
@@ -387,8 +395,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     // --reproducible: the same build from the commit's own tree at another path.
     let mut repro: Option<Value> = None;
     if args.reproducible {
-        let spinner =
-            progress.spinner("rebuilding from the commit at another path to check reproducibility");
+        progress.detail("rebuilding from the commit at another path to check reproducibility");
         let result = rebuild_clean(
             ctx,
             &source,
@@ -399,7 +406,6 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             epoch,
             &base_rustflags,
         );
-        spinner.finish_and_clear();
         let rebuilt = result?;
         let (all_match, compared) = compare_rebuild(&subjects, &rebuilt, &mut report);
         report

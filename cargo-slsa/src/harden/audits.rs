@@ -191,11 +191,19 @@ pub fn dangerous_triggers(input: &Input) -> Vec<Hit> {
         ));
     }
     if triggers.iter().any(|t| t == "pull_request_target") && !labeler_only(input) {
-        for line in checks_out_head {
+        for (line, runs_code) in checks_out_head {
+            let message = if runs_code {
+                "this checkout fetches the pull request's head in a `pull_request_target` \
+                 workflow, and a later step runs code from it: untrusted code runs with secrets"
+            } else {
+                "this checkout fetches the pull request's head in a `pull_request_target` \
+                 workflow: no later step of the job runs it (only git reads it), but the files \
+                 are on disk with secrets at hand — one build step added later runs them"
+            };
             out.push(Hit::new(
                 HardenCode::DangerousTriggers,
                 line,
-                "this checkout fetches the pull request's head in a `pull_request_target` workflow: untrusted code runs with secrets",
+                message,
                 "check out the base ref, or move the build of PR code to a `pull_request` workflow",
             ));
         }
@@ -224,21 +232,45 @@ fn trigger_line(input: &Input, trigger: &str, index: usize) -> usize {
 }
 
 /// Lines of checkout steps whose `ref` names the pull request's head.
-fn head_checkouts(input: &Input) -> Vec<usize> {
-    walk::steps(input)
-        .iter()
-        .filter(|s| {
-            s.str("uses")
-                .is_some_and(|u| u.starts_with("actions/checkout@"))
-        })
-        .filter_map(|s| {
-            let r = s.with("ref")?;
-            let head = ["pull_request.head", "github.head_ref"]
-                .iter()
-                .any(|p| r.contains(p));
-            head.then(|| input.line(&walk::with_key(&s.at("with"), "ref")))
-        })
-        .collect()
+/// Checkouts of the pull request's head, with whether a later step of the same job runs
+/// anything but `git` on it (a script, a local action, a build).
+fn head_checkouts(input: &Input) -> Vec<(usize, bool)> {
+    let steps = walk::steps(input);
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if !s
+            .str("uses")
+            .is_some_and(|u| u.starts_with("actions/checkout@"))
+        {
+            continue;
+        }
+        let Some(r) = s.with("ref") else {
+            continue;
+        };
+        if !["pull_request.head", "github.head_ref"]
+            .iter()
+            .any(|p| r.contains(p))
+        {
+            continue;
+        }
+        let runs_code = steps[i + 1..]
+            .iter()
+            .filter(|later| later.job == s.job)
+            .any(|later| {
+                later
+                    .str("uses")
+                    .is_some_and(|u| u.trim().starts_with("./"))
+                    || later.str("run").is_some_and(|script| {
+                        shell_commands(script).iter().any(|(_, c)| {
+                            command_words(c)
+                                .first()
+                                .is_some_and(|w| *w != "git" && *w != "echo")
+                        })
+                    })
+            });
+        out.push((input.line(&walk::with_key(&s.at("with"), "ref")), runs_code));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -206,16 +206,23 @@ pub fn collect(root: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if wf.is_dir() {
             walk(&wf, &mut out, false, 0)?;
         }
-        for name in ["action.yml", "action.yaml"] {
-            if root.join(name).is_file() {
-                out.push(root.join(name));
-            }
-        }
-        walk_actions(&root.join(".github").join("actions"), &mut out, 0)?;
+        // Actions anywhere in the repository (zizmor looks there too), not in build output,
+        // dependencies or hidden directories other than .github.
+        walk_actions(root, &mut out, 0)?;
     } else {
         for p in given {
             if p.is_dir() {
+                let before = out.len();
                 walk(p, &mut out, true, 0)?;
+                if out.len() == before {
+                    return Err(InputError::at(
+                        p,
+                        None,
+                        None,
+                        "no workflow or action files (.yml, .yaml) in this directory",
+                    )
+                    .into());
+                }
             } else if p.is_file() {
                 out.push(p.clone());
             } else {
@@ -261,7 +268,15 @@ fn walk_actions(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> 
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            walk_actions(&path, out, depth + 1)?;
+            // Build output, dependencies, test fixtures (often broken on purpose) and hidden
+            // directories other than .github hold no action a workflow uses.
+            let skip = matches!(
+                name.as_ref(),
+                "target" | "node_modules" | "vendor" | "tests" | "test" | "testdata" | "fixtures"
+            ) || (name.starts_with('.') && name != ".github");
+            if !skip && !entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                walk_actions(&path, out, depth + 1)?;
+            }
         } else if name == "action.yml" || name == "action.yaml" {
             out.push(path);
         }

@@ -127,10 +127,22 @@ pub fn audit(ctx: &Ctx, paths: &[PathBuf]) -> Result<(Report, Vec<Input>)> {
     report.summary.insert("files".into(), json!(files.len()));
     report.summary.insert("by_code".into(), json!(by_code));
     if files.is_empty() {
-        report.notes.push(format!(
-            "no workflows found (looked in {}/.github/workflows and for action.yml files)",
-            root.display()
-        ));
+        report.notes.push(if paths.is_empty() {
+            format!(
+                "no workflows found (looked in {}/.github/workflows and for action.yml files \
+                 in the repository)",
+                root.display()
+            )
+        } else {
+            format!(
+                "no workflow or action files (.yml, .yaml) in {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
     }
     Ok((report, inputs))
 }

@@ -301,7 +301,14 @@ fn a_dirty_tree_is_not_attested_unless_allowed_and_then_fails_verification() {
         ],
     )
     .assert_code(1);
-    assert_eq!(codes(&json(&out)), ["source-dirty"]);
+    let report = json(&out);
+    assert_eq!(codes(&report), ["source-dirty"]);
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("notes.txt")),
+        "the finding names what is not committed: {report}"
+    );
     assert!(!project.exists("target/slsa"), "nothing written");
     assert!(!project.exists("target/release/app"), "nothing built");
 

@@ -856,3 +856,61 @@ fn reviewed_findings_are_accepted_by_ignore_comments_and_still_shown() {
     );
     slsa(&env, project.path(), &["harden"]).assert_success();
 }
+
+#[test]
+fn actions_anywhere_are_found_and_an_empty_directory_is_named() {
+    let env = Env::new();
+    let action = "name: a\ndescription: d\nruns:\n  using: composite\n  steps:\n    - uses: actions/checkout@v4\n";
+    let project = Project::new()
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file("tools/release/action.yml", action)
+        .file("target/debug/action.yml", action)
+        .file("node_modules/x/action.yml", action)
+        .file("docs/readme.txt", "no yaml here\n")
+        .build();
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]).assert_code(1));
+    let files: BTreeSet<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["file"].as_str().expect("file").to_string())
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["tools/release/action.yml"],
+        "an action outside .github/actions is audited; build output and dependencies are not"
+    );
+    let out = slsa(&env, project.path(), &["harden", "docs"]).assert_code(2);
+    assert!(
+        out.stderr.contains("docs") && out.stderr.contains("no workflow or action files"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_head_checkout_says_whether_anything_runs_it() {
+    let env = Env::new();
+    let wf = |then: &str| {
+        format!(
+            "name: p\non: pull_request_target\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n        with:\n          persist-credentials: false\n          ref: ${{{{ github.event.pull_request.head.sha }}}}\n      - run: {then}\n"
+        )
+    };
+    let message = |then: &str| {
+        let project = project_with(&wf(then));
+        let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["code"] == "dangerous-triggers" && f["line"] == 12)
+            .map(|f| f["message"].as_str().expect("message").to_string())
+            .unwrap_or_else(|| panic!("no head-checkout finding: {report:#}"))
+    };
+    let git_only = message("git diff --name-only origin/main...HEAD");
+    assert!(git_only.contains("only git reads it"), "{git_only}");
+    let builds = message("cargo build --locked");
+    assert!(
+        builds.contains("a later step runs code from it"),
+        "{builds}"
+    );
+}
