@@ -240,6 +240,20 @@ pub struct AuditArgs {
     /// ignores fail it too; `errors` (the default) only vulnerabilities. Config: `deny = "…"`.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<DenyLevel>,
+
+    /// Audit this Cargo.lock instead of the workspace's (cargo-audit's `-f`); configuration
+    /// still comes from the workspace around it when there is one.
+    #[arg(short = 'f', long = "file", value_name = "Cargo.lock")]
+    pub file: Option<PathBuf>,
+
+    /// Do not ask the registry whether locked versions were yanked (cargo-audit's flag).
+    #[arg(long)]
+    pub no_yanked: bool,
+
+    /// Accepted for cargo-audit compatibility: a database is always used as it is, however old
+    /// (its commit and fetch time are in the JSON summary).
+    #[arg(long)]
+    pub stale: bool,
 }
 
 /// SBOM document formats.

@@ -27,6 +27,8 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::cli::AuditArgs;
+use std::path::Path;
+
 use crate::error::InputError;
 use crate::report::{Finding, Report, Severity};
 use crate::timefmt::Date;
@@ -38,18 +40,38 @@ use codes::AuditCode;
 /// Run `cargo slsa audit`.
 pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     let progress = ctx.progress();
-    let manifest_path = Workspace::locate(ctx)?;
-    let entry = Manifest::load(&manifest_path)?;
-    let root = crate::workspace::guess_root(&entry)?;
-    let root_manifest_path = root.join("Cargo.toml");
-    let root_manifest = if root_manifest_path == manifest_path {
-        entry
-    } else {
-        Manifest::load(&root_manifest_path)?
+    let given_lock = args.file.as_ref().map(|f| {
+        if f.is_absolute() {
+            f.clone()
+        } else {
+            ctx.cwd.join(f)
+        }
+    });
+    // The workspace (for configuration and the lock), or — with --file outside any workspace —
+    // just that lock with the default configuration.
+    let located = Workspace::locate(ctx).and_then(|manifest_path| {
+        let entry = Manifest::load(&manifest_path)?;
+        let root = crate::workspace::guess_root(&entry)?;
+        let root_manifest_path = root.join("Cargo.toml");
+        let root_manifest = if root_manifest_path == manifest_path {
+            entry
+        } else {
+            Manifest::load(&root_manifest_path)?
+        };
+        Ok((root, Config::from_root(&root_manifest)?))
+    });
+    let (root, config) = match (located, &given_lock) {
+        (Ok(found), _) => found,
+        (Err(_), Some(lock)) => (
+            lock.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Config::default(),
+        ),
+        (Err(e), None) => return Err(e),
     };
-    let config = Config::from_root(&root_manifest)?;
     let policy = Policy::new(args, &config)?;
-    let lock_path = root.join("Cargo.lock");
+    // The manifest's text, for snippets of ignore entries.
+    let config_src = std::fs::read_to_string(config.file()).unwrap_or_default();
+    let lock_path = given_lock.unwrap_or_else(|| root.join("Cargo.lock"));
     if !lock_path.is_file() {
         return Err(InputError::at(
             &lock_path,
@@ -178,7 +200,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     for (i, ig) in policy.ignores.iter().enumerate() {
         let snippet = ig
             .line
-            .and_then(|l| crate::workspace::line_text(&root_manifest.src, l));
+            .and_then(|l| crate::workspace::line_text(&config_src, l));
         if !ig.active(today) {
             let until = ig.until.map(|d| d.to_string()).unwrap_or_default();
             report.findings.push(
@@ -208,11 +230,13 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     }
 
     // Yanked versions.
-    let yanked_checked = if ctx.offline {
-        report.notes.push(
+    let yanked_checked = if ctx.offline || args.no_yanked {
+        report.notes.push(if args.no_yanked {
+            "yanked versions were not checked (--no-yanked)".into()
+        } else {
             "yanked versions were not checked: the registry index is needed and --offline is set"
-                .into(),
-        );
+                .into()
+        });
         false
     } else {
         let registry: Vec<&LockPackage> = audited

@@ -74,6 +74,9 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
             &AuditArgs {
                 source: args.source.clone(),
                 deny: args.deny,
+                file: None,
+                no_yanked: false,
+                stale: false,
             },
         );
         // `deny = "warnings"` in the audit config makes audit warnings fail the check too.

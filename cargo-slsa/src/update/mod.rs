@@ -768,6 +768,9 @@ fn advisories(
             no_fetch: ctx.offline,
         },
         deny: None,
+        file: None,
+        no_yanked: true,
+        stale: false,
     };
     let db = match crate::audit::db::locate(&audit_args, ctx.offline, &ctx.progress()) {
         Ok(db) => db,

@@ -455,6 +455,44 @@ fn cargo_audit_habits_work_and_unknown_lock_formats_are_refused() {
     let with = audit(&env, &project, &db, &["--no-fetch"]);
     let without = audit(&env, &project, &db, &[]);
     assert_eq!(with["findings"], without["findings"]);
+    // -f FILE (a lock elsewhere, even outside any workspace), --no-yanked and --stale.
+    let elsewhere = tempfile::tempdir().expect("tmp");
+    let copy = elsewhere.path().join("Cargo.lock");
+    std::fs::copy(project.join("Cargo.lock"), &copy).expect("copy");
+    let dbp = db.path().to_str().expect("utf-8");
+    let out = slsa(
+        &env,
+        elsewhere.path(),
+        &[
+            "audit",
+            "-f",
+            "Cargo.lock",
+            "--db",
+            dbp,
+            "--no-yanked",
+            "--stale",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(matches!(out.code, 0 | 1), "{out:?}");
+    let report = json(&out);
+    let not_yanked: Vec<&serde_json::Value> = without["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] != "yanked")
+        .collect();
+    assert_eq!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .collect::<Vec<_>>(),
+        not_yanked,
+        "the same lock, the same advisories, and no yanked check"
+    );
+    assert_eq!(report["summary"]["yanked_checked"], false);
     // A lockfile format from the future is refused at its line, not read as if it were v4.
     let lock = project.read("Cargo.lock");
     let bumped = lock.replacen("version = 4", "version = 99", 1);
