@@ -158,6 +158,13 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
             descriptions.push(format!(
                 "added top-level `permissions: contents: read` (line {hit_line}); grant more per job where needed"
             ));
+            for (job, needs) in jobs_needing_more(input) {
+                out.notes.push(format!(
+                    "{}: job `{job}` probably needs more than `contents: read` — it {needs}: \
+                     add a `permissions:` block to that job",
+                    input.path.display()
+                ));
+            }
         }
         if edits.is_empty() {
             continue;
@@ -184,8 +191,9 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
     Ok(out)
 }
 
-/// Replace the ref in the `uses:` value with `sha` and, when the line has no comment yet, add
-/// `# <ref>` after the value.
+/// Replace the ref in the `uses:` value with `sha` and keep the ref as a comment: `# <ref>` after
+/// the value, or — when the line already has a comment — `<ref>` prepended to it (`# v4 the
+/// checkout`), so Dependabot and Renovate can still read which tag the pin stands for.
 fn pin_edit(
     input: &Input,
     route: &[super::input::Seg],
@@ -210,14 +218,105 @@ fn pin_edit(
     // A trailing comment only after a one-line plain or quoted value (inside a block scalar it
     // would become part of the value).
     let single_line = !text.contains('\n') && !text.starts_with(['|', '>']);
-    if single_line && rest.trim().is_empty() && !uses.contains('#') {
-        edits.push(Edit {
-            start: end,
-            end,
-            text: format!(" # {reference}"),
-        });
+    if single_line && !uses.contains('#') {
+        if rest.trim().is_empty() {
+            edits.push(Edit {
+                start: end,
+                end,
+                text: format!(" # {reference}"),
+            });
+        } else if let Some(hash) = rest.find('#') {
+            // `# the checkout` → `# v4 the checkout` (unless it already names the ref first).
+            let comment = rest[hash + 1..].trim_start();
+            let already = comment
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w == reference);
+            if !already {
+                let at = end + hash + 1 + (rest[hash + 1..].len() - comment.len());
+                edits.push(Edit {
+                    start: at,
+                    end: at,
+                    text: format!("{reference} "),
+                });
+            }
+        }
     }
     Some(edits)
+}
+
+/// Jobs without their own `permissions:` whose steps write with the token (or sign keylessly),
+/// with what they do: after a top-level `contents: read`, they need a grant of their own.
+fn jobs_needing_more(input: &Input) -> Vec<(String, &'static str)> {
+    const USES: &[(&str, &str)] = &[
+        (
+            "softprops/action-gh-release@",
+            "publishes a release (contents: write)",
+        ),
+        (
+            "actions/create-release@",
+            "creates a release (contents: write)",
+        ),
+        (
+            "peter-evans/create-pull-request@",
+            "opens pull requests (contents, pull-requests: write)",
+        ),
+        (
+            "github/codeql-action/upload-sarif@",
+            "uploads code scanning results (security-events: write)",
+        ),
+        (
+            "actions/deploy-pages@",
+            "deploys Pages (pages, id-token: write)",
+        ),
+        (
+            "actions/attest-build-provenance@",
+            "attests builds (id-token, attestations: write)",
+        ),
+        (
+            "aws-actions/configure-aws-credentials@",
+            "assumes an AWS role through OIDC (id-token: write)",
+        ),
+    ];
+    const RUNS: &[(&str, &str)] = &[
+        ("gh release", "runs `gh release` (contents: write)"),
+        ("git push", "runs `git push` (contents: write)"),
+        ("gh pr create", "opens pull requests (pull-requests: write)"),
+        ("--keyless", "signs keylessly (id-token: write)"),
+    ];
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for job in super::walk::jobs(input) {
+        if job.value.get("permissions").is_some() {
+            continue;
+        }
+        let steps = job
+            .value
+            .get("steps")
+            .and_then(|s| s.as_sequence())
+            .cloned()
+            .unwrap_or_default();
+        let found = steps.iter().find_map(|step| {
+            let uses = step.get("uses").and_then(|u| u.as_str()).unwrap_or("");
+            let run = step.get("run").and_then(|r| r.as_str()).unwrap_or("");
+            let args = step
+                .get("with")
+                .and_then(|w| w.get("args"))
+                .and_then(|a| a.as_str())
+                .unwrap_or("");
+            USES.iter()
+                .find(|(p, _)| uses.starts_with(p))
+                .map(|(_, why)| *why)
+                .or_else(|| {
+                    RUNS.iter()
+                        .find(|(p, _)| run.contains(p) || args.contains(p))
+                        .map(|(_, why)| *why)
+                })
+        });
+        if let Some(why) = found {
+            out.push((job.id.to_string(), why));
+        }
+    }
+    out
 }
 
 /// Insert `permissions: contents: read` before the top-level `jobs:` key, when the workflow is

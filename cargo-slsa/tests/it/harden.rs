@@ -914,3 +914,47 @@ fn a_head_checkout_says_whether_anything_runs_it() {
         "{builds}"
     );
 }
+
+#[test]
+fn fix_keeps_the_tag_in_front_of_an_existing_comment() {
+    let env = Env::new();
+    let gh = FakeGitHub::start();
+    gh.tag("actions", "checkout", "v4", CHECKOUT_SHA);
+    let wf = "name: c\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4 # the checkout\n        with:\n          persist-credentials: false\n";
+    let project = project_with(wf);
+    let out = fix(&env, &project, &gh, Some(TOKEN), &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let after = project.read(".github/workflows/release.yml");
+    assert!(
+        after.contains(&format!(
+            "      - uses: actions/checkout@{CHECKOUT_SHA} # v4 the checkout\n"
+        )),
+        "{after}"
+    );
+    // Idempotent: a second run changes nothing.
+    let again = fix(&env, &project, &gh, Some(TOKEN), &[]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(project.read(".github/workflows/release.yml"), after);
+}
+
+#[test]
+fn fix_says_which_jobs_need_more_than_contents_read() {
+    let env = Env::new();
+    let gh = FakeGitHub::start();
+    let wf = "name: r\non: push\njobs:\n  build:\n    runs-on: x\n    steps:\n      - run: echo build\n  publish:\n    runs-on: x\n    steps:\n      - run: gh release create \"$TAG\" dist/*\n";
+    let project = project_with(wf);
+    let out = fix(&env, &project, &gh, Some(TOKEN), &[]);
+    let report = json(&out);
+    let messages = report["summary"]["messages"].to_string();
+    assert!(
+        messages.contains("job `publish` probably needs more than `contents: read`")
+            && messages.contains("gh release"),
+        "{report:#}"
+    );
+    assert!(!messages.contains("job `build`"), "{report:#}");
+    assert!(
+        project
+            .read(".github/workflows/release.yml")
+            .contains("permissions:\n  contents: read\n")
+    );
+}
