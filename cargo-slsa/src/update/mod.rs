@@ -487,6 +487,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     }
     let mut updates = Vec::new();
     let mut skipped_total: BTreeMap<plan::Skip, usize> = BTreeMap::new();
+    let mut held_back: Vec<(String, Version, Vec<plan::Held>)> = Vec::new();
     for ((name, current), decls) in &targets {
         let Some(published) = answer.crates.get(name) else {
             continue;
@@ -520,7 +521,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             .get(&(name.clone(), current.clone()))
             .cloned()
             .flatten();
-        let (choice, skipped) = plan::choose(&plan::Input {
+        let (choice, skipped, held) = plan::choose(&plan::Input {
             current,
             published,
             msrv: msrv.as_ref(),
@@ -538,6 +539,9 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         });
         for (k, n) in skipped {
             *skipped_total.entry(k).or_insert(0) += n;
+        }
+        if !held.is_empty() {
+            held_back.push((name.clone(), current.clone(), held));
         }
         let Some(c) = choice else { continue };
         let checksum = published
@@ -718,10 +722,43 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
                 .unwrap_or_default()
         ));
     }
+    // What the rules held back, and why: each version (up to five per crate here; all in the
+    // JSON summary).
+    const SHOWN: usize = 5;
+    for (name, current, held) in &held_back {
+        for h in held.iter().take(SHOWN) {
+            report.notes.push(format!(
+                "held back: {name} {} (at {current}): {}",
+                h.version, h.reason
+            ));
+        }
+        if held.len() > SHOWN {
+            report.notes.push(format!(
+                "held back: {name}: {} more newer versions (see --format json)",
+                held.len() - SHOWN
+            ));
+        }
+    }
+    report.summary.insert(
+        "heldBack".into(),
+        json!(
+            held_back
+                .iter()
+                .flat_map(|(name, current, held)| held.iter().map(move |h| json!({
+                    "name": name,
+                    "current": current.to_string(),
+                    "version": h.version.to_string(),
+                    "reason": h.reason,
+                })))
+                .collect::<Vec<_>>()
+        ),
+    );
     if updates.is_empty() {
-        report
-            .notes
-            .push("everything is up to date within the rules".into());
+        report.notes.push(if held_back.is_empty() {
+            "everything is up to date".into()
+        } else {
+            "nothing to update within the rules; the newer versions above are held back".into()
+        });
     }
 
     if args.dry_run {

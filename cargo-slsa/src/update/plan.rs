@@ -129,9 +129,18 @@ pub struct Choice {
     pub in_cooldown: bool,
 }
 
-/// Pick the version to move to, and count what was skipped.
-pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
+/// A newer version the rules hold back, and why (for the human output and the summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub version: Version,
+    pub reason: String,
+}
+
+/// Pick the version to move to, count what was skipped, and say why each newer version was
+/// held back.
+pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>, Vec<Held>) {
     let mut skipped = BTreeMap::new();
+    let mut held: Vec<Held> = Vec::new();
     let current_advisories = (i.advisories_of)(i.current);
     let mut eligible: Vec<(&Published, bool)> = Vec::new(); // (version, in cooldown)
     for p in i.published {
@@ -169,6 +178,30 @@ pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
         };
         if let Some(s) = skip {
             *skipped.entry(s).or_insert(0) += 1;
+            let reason = match s {
+                Skip::Yanked => "yanked".to_string(),
+                Skip::Prerelease => "a pre-release".to_string(),
+                Skip::Vulnerable => format!(
+                    "affected by {}",
+                    (i.advisories_of)(v)
+                        .into_iter()
+                        .filter(|a| !current_advisories.contains(a))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Skip::Msrv => format!(
+                    "needs Rust {}, above the rust-version {}",
+                    p.rust_version.as_deref().unwrap_or("?"),
+                    i.msrv.map(ToString::to_string).unwrap_or_default()
+                ),
+                Skip::Requirement => "outside the declared requirement".to_string(),
+                Skip::Ignored => "ignored by the configuration".to_string(),
+                Skip::Cooldown => "in the cooldown".to_string(),
+            };
+            held.push(Held {
+                version: v.clone(),
+                reason,
+            });
             continue;
         }
         let young = p.pubtime.is_some_and(|t| i.now - t < i.min_age_secs);
@@ -225,7 +258,27 @@ pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
         if n > 0 {
             *skipped.entry(Skip::Cooldown).or_insert(0) += n;
         }
+        let chosen = choice.as_ref().map(|(p, _)| &p.version);
+        for (p, young) in &eligible {
+            if *young && Some(&p.version) != chosen {
+                let until = p
+                    .pubtime
+                    .map(|t| crate::timefmt::Date::from_unix(t + i.min_age_secs).to_string())
+                    .unwrap_or_default();
+                held.push(Held {
+                    version: p.version.clone(),
+                    reason: format!("in the cooldown until {until}"),
+                });
+            }
+        }
     }
+    // Only what is newer than the version chosen (or the current one) was held back.
+    let floor = choice
+        .as_ref()
+        .map(|(p, _)| p.version.clone())
+        .unwrap_or_else(|| i.current.clone());
+    held.retain(|h| h.version > floor);
+    held.sort_by(|a, b| a.version.cmp(&b.version));
     let choice = choice.map(|(p, young)| Choice {
         to: p.version.clone(),
         kind: kind(i.current, &p.version),
@@ -233,7 +286,7 @@ pub fn choose(i: &Input<'_>) -> (Option<Choice>, BTreeMap<Skip, usize>) {
         published: p.pubtime,
         in_cooldown: young,
     });
-    (choice, skipped)
+    (choice, skipped, held)
 }
 
 #[cfg(test)]
@@ -304,7 +357,7 @@ mod tests {
         let msrv = v("1.80.0");
         let mut i = input(&cur, &pubs, &none);
         i.msrv = Some(&msrv);
-        let (c, skipped) = choose(&i);
+        let (c, skipped, _) = choose(&i);
         assert_eq!(c.expect("choice").to, v("1.1.0"));
         assert_eq!(skipped.get(&Skip::Cooldown), Some(&1));
         assert_eq!(skipped.get(&Skip::Yanked), Some(&1));
@@ -325,14 +378,14 @@ mod tests {
             }
         };
         let cur = v("1.0.0");
-        let (c, skipped) = choose(&input(&cur, &pubs, &adv));
+        let (c, skipped, _) = choose(&input(&cur, &pubs, &adv));
         assert_eq!(c.expect("choice").to, v("1.1.0"));
         assert_eq!(skipped.get(&Skip::Vulnerable), Some(&1));
 
         let none = |_: &Version| Vec::new();
         let pubs = vec![p("1.0.0-rc.2", 30), p("1.1.0-beta.1", 30), p("1.0.0", 30)];
         let cur = v("1.0.0-rc.1");
-        let (c, _) = choose(&input(&cur, &pubs, &none));
+        let (c, _, _) = choose(&input(&cur, &pubs, &none));
         assert_eq!(
             c.expect("choice").to,
             v("1.0.0"),
@@ -351,7 +404,7 @@ mod tests {
             }
         };
         let cur = v("1.0.0");
-        let (c, _) = choose(&input(&cur, &pubs, &adv));
+        let (c, _, _) = choose(&input(&cur, &pubs, &adv));
         let c = c.expect("choice");
         assert_eq!(c.to, v("1.0.2"));
         assert_eq!(c.security, ["RUSTSEC-2099-0001"]);

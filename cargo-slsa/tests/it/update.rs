@@ -160,6 +160,42 @@ fn the_plan_respects_cooldown_msrv_yanks_prereleases_and_semver() {
     assert_eq!(skipped["prerelease"], 1);
     assert_eq!(report["summary"]["updates"][0]["published"], OLD);
     assert_eq!(tree(project.path()), before, "--dry-run writes nothing");
+    // Every held-back version is explained: which rule, and for the cooldown until when.
+    let held = report["summary"]["heldBack"].as_array().expect("heldBack");
+    let alpha_120 = held
+        .iter()
+        .find(|h| h["name"] == "alpha" && h["version"] == "1.2.0")
+        .expect("alpha 1.2.0 held back");
+    assert!(
+        alpha_120["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("in the cooldown until 20")),
+        "{alpha_120}"
+    );
+    assert!(
+        held.iter().any(|h| h["name"] == "beta"
+            && h["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("needs Rust"))),
+        "{held:?}"
+    );
+    // And in the human output.
+    let empty = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(empty.path().join("crates")).expect("db dir");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "update",
+            "--dry-run",
+            "--advisory-db",
+            empty.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        out.stdout.contains("held back: alpha 1.2.0") && out.stdout.contains("cooldown until"),
+        "{out:?}"
+    );
 
     // --breaking: 0.3 -> 0.4 is breaking by cargo's rule.
     let report = plan(&env, &project, &["--breaking"]);
