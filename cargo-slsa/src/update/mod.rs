@@ -345,10 +345,12 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             else {
                 continue;
             };
+            // As cargo: `[workspace.package] rust-version` binds only the members that inherit
+            // it (`rust-version.workspace = true`, folded into their own MSRV above), so a
+            // workspace dependency is bound by the members that use it, and by nothing when
+            // none of them declares one.
             let msrv = if matches!(d.table, DepTable::Workspace) {
-                let mut m = workspace_msrv.clone();
-                lower(&mut m, &inherited_msrv.get(&d.package).cloned().flatten());
-                m
+                inherited_msrv.get(&d.package).cloned().flatten()
             } else {
                 own_msrv.clone()
             };

@@ -1027,3 +1027,38 @@ fn renamed_and_target_specific_requirements_are_raised_in_place() {
             .contains("name = \"alpha\"\nversion = \"1.0.5\"")
     );
 }
+
+#[test]
+fn the_workspace_rust_version_binds_only_members_that_inherit_it() {
+    let env = Env::new();
+    let r = env.registry();
+    r.publish(CrateBuilder::new("beta", "0.3.0").pubtime(OLD));
+    let root = "[workspace]\nmembers = [\"m\"]\nresolver = \"2\"\n\n[workspace.package]\nrust-version = \"1.80\"\n\n[workspace.dependencies]\nbeta = \"0.3\"\n";
+    let member = |rv: &str| {
+        format!(
+            "[package]\nname = \"m\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{rv}\n[dependencies]\nbeta = {{ workspace = true }}\n"
+        )
+    };
+    let project = Project::new()
+        .file("Cargo.toml", root)
+        .file("m/Cargo.toml", member(""))
+        .file("m/src/main.rs", "fn main() {}\n")
+        .build();
+    crate::lock_and_fetch(&env, &project);
+    r.publish(
+        CrateBuilder::new("beta", "0.3.9")
+            .pubtime(OLD)
+            .rust_version("1.99"),
+    );
+    // No member declares or inherits a rust-version: cargo holds nothing back, nor do we.
+    let report = plan(&env, &project, &[]);
+    assert_eq!(
+        updates(&report),
+        [u("beta", "0.3.0", "0.3.9", "patch")],
+        "{report}"
+    );
+    // A member that inherits it is bound by it.
+    project.write("m/Cargo.toml", member("rust-version.workspace = true"));
+    let report = plan(&env, &project, &[]);
+    assert!(updates(&report).is_empty(), "{report}");
+}
