@@ -37,6 +37,30 @@ use crate::workspace::{Config, LockPackage, Lockfile, Manifest, Workspace};
 use cfg::Policy;
 use codes::AuditCode;
 
+/// Whether one of the `patched` requirements admits a version cargo's semver rule treats as
+/// compatible with `current` (same leftmost non-zero component), so `cargo update -p` can get
+/// there.
+fn patch_is_compatible(current: &str, patched: &[String]) -> bool {
+    let Ok(cur) = semver::Version::parse(current) else {
+        return true;
+    };
+    let compatible = |v: &semver::Version| match (cur.major, cur.minor) {
+        (0, 0) => v.major == 0 && v.minor == 0 && v.patch == cur.patch,
+        (0, m) => v.major == 0 && v.minor == m,
+        (m, _) => v.major == m,
+    };
+    patched.iter().any(|req| {
+        let Ok(r) = semver::VersionReq::parse(req) else {
+            return true;
+        };
+        // The lowest versions a requirement admits are its comparators' own versions.
+        r.comparators.iter().any(|c| {
+            let v = semver::Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
+            r.matches(&v) && compatible(&v) && v >= cur
+        })
+    })
+}
+
 /// Run `cargo slsa audit`.
 pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     let progress = ctx.progress();
@@ -167,13 +191,30 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
                         p.name
                     ),
                 }
-            } else {
+            } else if patch_is_compatible(&p.version, &patched) {
                 format!(
                     "upgrade `{}` to a patched version ({}), e.g. `cargo update -p {}@{}`",
                     p.name,
                     patched.join(" or "),
                     p.name,
                     p.version
+                )
+            } else {
+                // `cargo update -p` stays within the requirement that pulled the version in, so
+                // it cannot reach a semver-incompatible fix: the dependent has to move.
+                let dependent = path
+                    .rsplit(" → ")
+                    .nth(1)
+                    .map(|d| format!("`{d}`"))
+                    .unwrap_or_else(|| "the crate that depends on it".into());
+                format!(
+                    "the patched versions ({}) are not semver-compatible with {}, so `cargo \
+                     update` cannot reach them: raise the requirement on `{}` in {dependent} (or \
+                     upgrade {dependent} to a release that depends on a patched `{}`)",
+                    patched.join(" or "),
+                    p.version,
+                    p.name,
+                    p.name
                 )
             };
             report.findings.push(locate(
@@ -370,4 +411,19 @@ fn locate(f: Finding, lock: &Lockfile, p: &LockPackage) -> Finding {
         Some(line),
         crate::workspace::line_text(&lock.src, line),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_within_reach_of_cargo_update() {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(patch_is_compatible("1.0.0", &p(&[">= 1.2.0"])));
+        assert!(patch_is_compatible("0.3.20", &p(&["^0.3.27", ">= 0.4.0"])));
+        assert!(!patch_is_compatible("0.3.0", &p(&[">= 0.4.0"])));
+        assert!(!patch_is_compatible("1.4.0", &p(&[">= 2.0.0"])));
+        assert!(!patch_is_compatible("0.0.3", &p(&[">= 0.0.4"])));
+    }
 }

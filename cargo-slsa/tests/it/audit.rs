@@ -455,6 +455,22 @@ fn cargo_audit_habits_work_and_unknown_lock_formats_are_refused() {
     let with = audit(&env, &project, &db, &["--no-fetch"]);
     let without = audit(&env, &project, &db, &[]);
     assert_eq!(with["findings"], without["findings"]);
+    // A fix that `cargo update` cannot reach (0.3 → 0.4) names the dependent to bump instead.
+    let wobbly = finding(&without, "unsound");
+    let fix = wobbly["fix"].as_str().expect("fix");
+    assert!(
+        fix.contains("not semver-compatible")
+            && fix.contains("`app 0.1.0`")
+            && !fix.contains("cargo update -p"),
+        "{fix}"
+    );
+    let vulny = finding(&without, "vulnerability");
+    assert!(
+        vulny["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("cargo update -p vulny@1.0.0")),
+        "{vulny}"
+    );
     // -f FILE (a lock elsewhere, even outside any workspace), --no-yanked and --stale.
     let elsewhere = tempfile::tempdir().expect("tmp");
     let copy = elsewhere.path().join("Cargo.lock");
