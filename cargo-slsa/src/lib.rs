@@ -152,7 +152,18 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         Command::Keygen(args) => attest::keygen(ctx, args)?,
         Command::Update(args) => update::run(ctx, args)?,
         Command::Vendor(args) => match vendor::run(ctx, args)? {
-            vendor::Output::Config(text, _) if ctx.format == report::Format::Human => {
+            vendor::Output::Config(text, report) if ctx.format == report::Format::Human => {
+                // Like cargo vendor: the configuration on stdout (to paste or redirect), what
+                // was done on stderr.
+                if !ctx.quiet {
+                    let mut err = std::io::stderr().lock();
+                    for c in &report.changes {
+                        let _ = writeln!(err, "{}: {}", c.file.display(), c.description);
+                    }
+                    for n in &report.notes {
+                        let _ = writeln!(err, "note: {n}");
+                    }
+                }
                 return Ok(Produced::Document(text));
             }
             vendor::Output::Config(_, report) | vendor::Output::Report(report) => report,

@@ -189,6 +189,11 @@ fn the_tree_and_config_are_cargo_vendors_and_an_offline_build_works() {
     let theirs_out = run(c).assert_success();
     let ours_out =
         slsa(&f.env, f.project.path(), &["vendor", "--offline", "ours"]).assert_success();
+    // What was done goes to stderr, beside the configuration on stdout.
+    assert!(
+        ours_out.stderr.contains("vendored") && ours_out.stderr.contains("written"),
+        "{ours_out:?}"
+    );
 
     let theirs = snapshot(&f.project.join("theirs"));
     let mut ours = snapshot(&f.project.join("ours"));
