@@ -1,5 +1,6 @@
-//! Inline suppressions: a reviewed finding is accepted with a comment on its line or the line
-//! above — `# cargo-slsa: ignore[code, other-code]` for any finding, and zizmor's `# zizmor:
+//! Inline suppressions: a reviewed finding of `pin`, `audit`, `harden` or `check` (never of
+//! `attest`, `verify` or `keygen`, whose findings point into files an attacker writes) is
+//! accepted with a comment on its line or the line above — `# cargo-slsa: ignore[code, other-code]` for any finding, and zizmor's `# zizmor:
 //! ignore[audit]` for the audits `harden` shares with zizmor, so a repository's existing
 //! zizmor suppressions keep working. A suppressed finding no longer counts or fails the run; it
 //! is kept in [`super::Report::suppressed`], counted in the summary, listed with `-v`, and

@@ -857,3 +857,34 @@ fn bad_verify_input_exits_2_with_file_and_line() {
     .assert_code(2);
     assert!(out.stderr.contains("CodeSha256"), "{out:?}");
 }
+
+#[test]
+fn ignore_comments_inside_an_attestation_suppress_nothing() {
+    let a = attested();
+    // A forged statement (another subject) in an envelope that carries an ignore comment in a
+    // field serde skips: the bad signature must still fail the run, and say why.
+    let mut env = a.envelope();
+    let mut st: Value = serde_json::from_slice(
+        &B64.decode(env["payload"].as_str().expect("payload"))
+            .expect("b64"),
+    )
+    .expect("statement");
+    st["subject"][0]["digest"]["sha256"] = Value::String("ab".repeat(32));
+    env["payload"] = Value::String(B64.encode(serde_json::to_vec(&st).expect("json")));
+    env["note"] = Value::String(
+        "# cargo-slsa: ignore[signature-invalid, predicate-type, subject-missing]".into(),
+    );
+    let f = a.write_envelope("commented.jsonl", &env);
+    let report = a.verify(&f, &[], 1);
+    assert!(
+        codes(&report).contains(&"signature-invalid".to_string()),
+        "{report}"
+    );
+    assert!(report["summary"].get("suppressed").is_none(), "{report}");
+    // The same on a validly signed statement: policy findings stay.
+    let mut good = a.envelope();
+    good["note"] = Value::String("# cargo-slsa: ignore[ref-mismatch]".into());
+    let f = a.write_envelope("commented-good.jsonl", &good);
+    let report = a.verify(&f, &["--source-ref", "refs/tags/v9"], 1);
+    assert_eq!(codes(&report), ["ref-mismatch"], "{report}");
+}
