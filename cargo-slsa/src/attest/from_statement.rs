@@ -80,7 +80,12 @@ fn read_statement(path: &Path) -> Result<Statement> {
 }
 
 /// The checks of one provenance statement against the checkout; each disagreement a message.
-fn check_provenance(st: &Statement, source: &Source, top: &Path) -> Vec<String> {
+fn check_provenance(
+    st: &Statement,
+    source: &Source,
+    top: &Path,
+    signer_workspace: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let p = &st.predicate;
     if p.pointer("/buildDefinition/buildType")
@@ -88,6 +93,14 @@ fn check_provenance(st: &Statement, source: &Source, top: &Path) -> Vec<String> 
         != Some(BUILD_TYPE)
     {
         problems.push(format!("its buildType is not {BUILD_TYPE}"));
+    }
+    let run = p.get("runDetails");
+    if !run.is_some_and(Value::is_object)
+        || !run
+            .and_then(|r| r.get("metadata"))
+            .is_none_or(Value::is_object)
+    {
+        problems.push("its runDetails (and runDetails.metadata) must be objects".into());
     }
     let ext = p.pointer("/buildDefinition/externalParameters");
     let get = |k: &str| ext.and_then(|e| e.get(k)).and_then(Value::as_str);
@@ -139,15 +152,47 @@ fn check_provenance(st: &Statement, source: &Source, top: &Path) -> Vec<String> 
     if crate::provenance::any_dirty_mark(p) {
         problems.push("it marks a dependency or the source as dirty".into());
     }
-    // The dependencies: exactly the checked-out lock's.
+    // The dependencies: exactly the checked-out lock's, of the workspace this job was pointed
+    // at — the statement cannot choose another directory's lock.
     let workspace = get("workspace").unwrap_or("");
-    if workspace.starts_with('/') || workspace.split('/').any(|c| c == "..") {
+    if workspace != signer_workspace {
         problems.push(format!(
-            "its workspace path {workspace:?} is not inside the repository"
+            "its workspace is {workspace:?}, but this job signs for {signer_workspace:?} (run it \
+             in the workspace the build job built, or pass that --manifest-path)"
         ));
         return problems;
     }
     let lock_path = top.join(workspace).join("Cargo.lock");
+    let top_c = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
+    if !lock_path
+        .canonicalize()
+        .is_ok_and(|l| l.starts_with(&top_c))
+    {
+        problems.push(format!(
+            "{} is not a file inside the repository",
+            lock_path.display()
+        ));
+        return problems;
+    }
+    // No other claim of a source commit, and no package entry that only looks unlike the
+    // lock's (`PKG:CARGO/…`): every git or cargo entry must be accounted for below.
+    for d in &deps {
+        let uri = d.get("uri").and_then(Value::as_str).unwrap_or("");
+        let is_source = Some(uri) == want_uri.as_deref();
+        let lower = uri.to_ascii_lowercase();
+        if lower.starts_with("pkg:cargo/") && !uri.starts_with("pkg:cargo/") {
+            problems.push(format!("{uri} is a package entry in another spelling"));
+        }
+        if !is_source
+            && !uri.starts_with("pkg:cargo/")
+            && !uri.starts_with("pkg:generic/rust@")
+            && (lower.starts_with("git+") || d.pointer("/digest/gitCommit").is_some())
+        {
+            problems.push(format!(
+                "{uri} claims a commit but is neither the source nor a locked package"
+            ));
+        }
+    }
     match crate::workspace::Lockfile::load(&lock_path) {
         Ok(lock) => {
             let want: BTreeMap<String, Value> = predicate::lock_dependencies(&lock)
@@ -224,6 +269,14 @@ pub(super) fn run(
             "--from-statement must run in a git checkout of the source the statement names",
         )
     })?;
+    // The workspace the signer was pointed at, relative to the repository: the statement must
+    // name this one (not another directory with a Cargo.lock of its own).
+    let top_c = top.canonicalize().unwrap_or_else(|_| top.clone());
+    let dir_c = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+    let signer_workspace = dir_c
+        .strip_prefix(&top_c)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if env("GITHUB_ACTIONS").as_deref() == Some("true")
         && let Some(sha) = env("GITHUB_SHA")
@@ -280,16 +333,56 @@ pub(super) fn run(
     }
     let mut covered = vec![false; artifacts.len()];
     for members in groups.values() {
-        for (path, _, st) in members {
+        for (path, sbom, st) in members {
+            // Only what this job can vouch for is signed: SLSA v1 provenance, and beside it a
+            // CycloneDX SBOM — not another predicate (an old provenance format, a verification
+            // summary) whose claims nothing here checks.
+            let want = if *sbom {
+                crate::provenance::CYCLONEDX_PREDICATE
+            } else {
+                SLSA_PROVENANCE_V1
+            };
+            if st.predicate_type != want {
+                mismatch(
+                    path,
+                    format!(
+                        "its predicateType is {:?}; this file must hold {want}",
+                        st.predicate_type
+                    ),
+                );
+                continue;
+            }
             if st.subject.is_empty() {
                 mismatch(path, "it has no subjects".into());
             }
+            let mut seen = std::collections::BTreeSet::new();
             for s in &st.subject {
+                // One lowercase sha256 per subject and nothing else: a second algorithm or a
+                // URI would be a claim about bytes nobody here hashed.
+                let only_sha256 = s.digest.len() == 1
+                    && s.uri.is_none()
+                    && s.annotations.is_none()
+                    && s.digest.get("sha256").is_some_and(|d| {
+                        d.len() == 64
+                            && d.bytes()
+                                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    });
+                if !only_sha256 {
+                    mismatch(
+                        path,
+                        format!(
+                            "subject {} must carry exactly one lowercase sha256 digest and no \
+                             uri or annotations",
+                            s.name.as_deref().unwrap_or("(unnamed)")
+                        ),
+                    );
+                    continue;
+                }
                 let sha = s.digest.get("sha256").map(String::as_str).unwrap_or("");
-                match artifacts
-                    .iter()
-                    .position(|(_, a)| a.eq_ignore_ascii_case(sha))
-                {
+                if !seen.insert(sha.to_string()) {
+                    mismatch(path, format!("sha256 {sha} is listed as two subjects"));
+                }
+                match artifacts.iter().position(|(_, a)| a == sha) {
                     Some(i) => covered[i] = true,
                     None => mismatch(
                         path,
@@ -301,7 +394,7 @@ pub(super) fn run(
                 }
             }
             if st.predicate_type == SLSA_PROVENANCE_V1 {
-                for problem in check_provenance(st, &source, &top) {
+                for problem in check_provenance(st, &source, &top, &signer_workspace) {
                     mismatch(path, problem);
                 }
             }
@@ -367,7 +460,13 @@ pub(super) fn run(
                 let run = st
                     .predicate
                     .pointer_mut("/runDetails")
-                    .ok_or_else(|| anyhow!("the provenance has no runDetails"))?;
+                    .filter(|r| r.is_object())
+                    .ok_or_else(|| anyhow!("the provenance has no runDetails object"))?;
+                if !run.get("metadata").is_none_or(Value::is_object) {
+                    return Err(anyhow!(
+                        "the provenance's runDetails.metadata is not an object"
+                    ));
+                }
                 run["builder"] = json!({
                     "id": builder.id,
                     "version": {"cargo-slsa": env!("CARGO_PKG_VERSION")},

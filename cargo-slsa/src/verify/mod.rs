@@ -181,9 +181,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
             provenances.push((*line, st));
         }
     }
-    // Without a verified provenance statement nothing below can pass: said whatever else
-    // failed, so the run can never end without a finding that says so.
-    if provenances.is_empty() {
+    // Without a verified provenance statement nothing below can pass: said when nothing else
+    // already failed the run (findings of verify are never suppressed).
+    if provenances.is_empty() && report.findings.is_empty() {
         report.findings.push(
             Finding::new(
                 VerifyCode::PredicateType.rule(),

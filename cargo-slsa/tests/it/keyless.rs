@@ -513,6 +513,81 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
         "extra artifact",
         &["target/release/app", "dist/bootstrap.zip"],
     );
+    // Claims about bytes nobody hashed: a second digest, an uppercase duplicate.
+    edit(&|st| st["subject"][0]["digest"]["sha512"] = Value::String("00".repeat(64)));
+    refused("second digest", &["target/release/app"]);
+    edit(&|st| {
+        let mut dup = st["subject"][0].clone();
+        dup["name"] = Value::String("other-name".into());
+        dup["digest"]["sha256"] = Value::String(
+            dup["digest"]["sha256"]
+                .as_str()
+                .expect("sha")
+                .to_uppercase(),
+        );
+        st["subject"].as_array_mut().expect("subjects").push(dup);
+    });
+    refused("uppercase duplicate subject", &["target/release/app"]);
+    // Another commit claimed first, and a package in another spelling.
+    edit(&|st| {
+        let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array_mut()
+            .expect("deps");
+        deps.insert(
+            0,
+            serde_json::json!({"uri": "git+https://github.com/acme/app", "digest": {"gitCommit": "dd".repeat(20)}}),
+        );
+    });
+    refused("a second source commit", &["target/release/app"]);
+    edit(&|st| {
+        let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array_mut()
+            .expect("deps");
+        deps.push(serde_json::json!({"uri": "PKG:CARGO/totally-legit@1.0.0", "digest": {"sha256": "00".repeat(32)}}));
+    });
+    refused("package in capitals", &["target/release/app"]);
+    // Another workspace's lock (a directory of the repository with its own Cargo.lock).
+    edit(&|st| {
+        st["predicate"]["buildDefinition"]["externalParameters"]["workspace"] =
+            Value::String("dist".into())
+    });
+    refused("another workspace", &["target/release/app"]);
+    // A malformed runDetails is refused, not a panic.
+    edit(&|st| st["predicate"]["runDetails"] = Value::String("x".into()));
+    refused("malformed runDetails", &["target/release/app"]);
+    // The SBOM slot holds a CycloneDX document, nothing else (say, an old provenance format
+    // claiming another source).
+    edit(&|_| {});
+    let mut other: Value = serde_json::from_str(&original).expect("statement");
+    other["predicateType"] = Value::String("https://slsa.dev/provenance/v0.2".into());
+    f.project
+        .write("forged/app.sbom.statement.json", other.to_string());
+    let url = f.fake.url();
+    let out = f.in_actions(&[
+        "attest",
+        "--from-statement",
+        "forged/app.statement.json",
+        "--from-statement",
+        "forged/app.sbom.statement.json",
+        "--artifact",
+        "target/release/app",
+        "--keyless",
+        "--fulcio-url",
+        &url,
+        "--rekor-url",
+        &url,
+        "--output",
+        "signed",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!f.project.exists("signed"));
+    assert!(
+        f.fake.requests().is_empty(),
+        "no token for a refused statement"
+    );
+    std::fs::remove_file(f.project.join("forged/app.sbom.statement.json")).expect("rm");
 
     // The source moved on: the statement's commit is not the checkout's.
     f.project.write("README.md", "new\n");
