@@ -232,15 +232,30 @@ pub fn looks_like_zip(path: &Path) -> bool {
 }
 
 /// Every entry of the zip at `path` with the sha256 of its contents, in archive order.
-/// Duplicate names, names that are not plain relative paths and archives that inflate past
-/// [`MAX_UNZIPPED`] are input errors.
+///
+/// Readers disagree on malformed zips (a streaming reader walks local headers; most extractors
+/// read the central directory), so the archive must be laid out the one way both agree on:
+/// nothing before the first entry, every local header exactly where the previous entry's data
+/// (and data descriptor) ends, the central directory right after the last one — no hidden
+/// entries, no gaps. Duplicate names, names that are not plain relative paths, and archives that
+/// inflate past [`MAX_UNZIPPED`] are refused too. An entry counts as a directory only when its
+/// name ends in `/` and it holds no data.
 pub fn read_entries(path: &Path) -> Result<Vec<ZipEntry>> {
     let bad = |msg: String| anyhow::Error::from(InputError::at(path, None, None, msg));
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut archive = ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| bad(format!("not a readable zip: {e}")))?;
+    if archive.offset() != 0 {
+        bail!(bad(format!(
+            "{} bytes come before the first entry",
+            archive.offset()
+        )));
+    }
+    let dir_start = archive.central_directory_start();
     let mut out: Vec<ZipEntry> = Vec::with_capacity(archive.len());
+    let mut names = std::collections::HashSet::new();
+    let mut layout: Vec<(u64, u64, bool)> = Vec::with_capacity(archive.len());
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 1 << 20];
     for i in 0..archive.len() {
@@ -256,13 +271,18 @@ pub fn read_entries(path: &Path) -> Result<Vec<ZipEntry>> {
                 "entry `{name}` is not a relative path inside the package"
             )));
         }
-        if out.iter().any(|e| e.name == name) {
+        if !names.insert(name.clone()) {
             bail!(bad(format!(
                 "entry `{name}` appears twice: which one Lambda runs is not defined"
             )));
         }
-        let dir = f.is_dir();
+        let end = f
+            .data_start()
+            .map(|d| d + f.compressed_size())
+            .ok_or_else(|| bad(format!("entry `{name}` has no data offset")))?;
+        layout.push((f.header_start(), end, f.flags().is_using_data_descriptor()));
         let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        let mut size: u64 = 0;
         loop {
             let n = f
                 .read(&mut buf)
@@ -270,6 +290,7 @@ pub fn read_entries(path: &Path) -> Result<Vec<ZipEntry>> {
             if n == 0 {
                 break;
             }
+            size += n as u64;
             total += n as u64;
             if total > MAX_UNZIPPED {
                 bail!(bad(format!(
@@ -280,10 +301,37 @@ pub fn read_entries(path: &Path) -> Result<Vec<ZipEntry>> {
             ctx.update(&buf[..n]);
         }
         out.push(ZipEntry {
+            dir: name.ends_with('/') && size == 0,
             name,
             sha256: hex::encode(ctx.finish().as_ref()),
-            dir,
         });
+    }
+    // The layout: entries back to back from offset 0, then the central directory. After an
+    // entry with a data descriptor the next one may start 12 or 16 bytes later (20 or 24 in
+    // zip64), depending on the descriptor's optional signature.
+    layout.sort_by_key(|(start, _, _)| *start);
+    let mut allowed: Vec<u64> = vec![0];
+    for (start, end, descriptor) in layout {
+        if !allowed.contains(&start) {
+            bail!(bad(format!(
+                "the entry at byte {start} does not follow the previous one (expected at {}): \
+                 bytes in between belong to no entry the central directory lists, and readers \
+                 would disagree on what the zip holds",
+                allowed.first().copied().unwrap_or(0)
+            )));
+        }
+        allowed = if descriptor {
+            [12, 16, 20, 24].iter().map(|d| end + d).collect()
+        } else {
+            vec![end]
+        };
+    }
+    if !allowed.contains(&dir_start) {
+        bail!(bad(format!(
+            "bytes {}..{dir_start} before the central directory belong to no entry: readers \
+             would disagree on what the zip holds",
+            allowed.first().copied().unwrap_or(0)
+        )));
     }
     Ok(out)
 }

