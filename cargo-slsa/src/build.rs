@@ -418,21 +418,19 @@ impl ReproEnv {
     }
 }
 
-/// Variables a build must never see besides [`crate::secrets::STASHED`] (signing secrets, the
-/// OIDC token endpoints, tokens): AWS credentials (`verify --lambda-function --rebuild`).
-/// Build scripts and proc-macros are other people's code.
-pub const AWS_SECRET_VARS: &[&str] = &[
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-];
-
-/// Remove every secret variable from a child's environment. (The binaries already took the
-/// stashed ones out of their own environment at startup; this also protects library embedders.)
+/// Remove every secret variable from a child's environment: [`crate::secrets::STASHED`] (the
+/// binaries already took those out of their own environment at startup; this also protects
+/// library embedders) and every `AWS_*` variable — credentials, container and web-identity
+/// tokens alike (`verify --lambda-function --rebuild` holds them). Build scripts and
+/// proc-macros are other people's code.
 pub fn scrub(cmd: &mut Command) -> &mut Command {
-    for k in crate::secrets::STASHED.iter().chain(AWS_SECRET_VARS) {
+    for k in crate::secrets::STASHED {
         cmd.env_remove(k);
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|k| k.starts_with("AWS_")) {
+            cmd.env_remove(&k);
+        }
     }
     cmd
 }

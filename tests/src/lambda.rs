@@ -41,6 +41,10 @@ pub struct Function {
     pub architecture: String,
     /// `$LATEST` or a number.
     pub version: String,
+    /// Layer ARNs.
+    pub layers: Vec<String>,
+    /// Environment variables (name, value).
+    pub env: Vec<(String, String)>,
 }
 
 impl Function {
@@ -51,6 +55,8 @@ impl Function {
             package_type: "Zip".into(),
             architecture: "x86_64".into(),
             version: "$LATEST".into(),
+            layers: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -204,6 +210,8 @@ fn configuration(name: &str, qualifier: Option<&str>, f: &Function) -> Value {
         "Version": f.version,
         "PackageType": f.package_type,
         "Architectures": [f.architecture],
+        "Layers": f.layers.iter().map(|a| json!({"Arn": a, "CodeSize": 1})).collect::<Vec<_>>(),
+        "Environment": {"Variables": f.env.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()},
         "State": "Active",
         "LastUpdateStatus": "Successful",
     })

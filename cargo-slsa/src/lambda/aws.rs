@@ -81,6 +81,11 @@ pub struct Deployed {
     pub version: Option<String>,
     /// `x86_64` / `arm64`.
     pub architectures: Vec<String>,
+    /// Layer ARNs: code in `/opt` that runs beside (or, as extensions, before) the bootstrap.
+    pub layers: Vec<String>,
+    /// Names (never values: they can be secrets) of environment variables that change what
+    /// runs: `LD_PRELOAD`, `LD_LIBRARY_PATH`, `AWS_LAMBDA_EXEC_WRAPPER`.
+    pub exec_env: Vec<String>,
 }
 
 /// Ask Lambda about each function (one client, one credential resolution). An error is the
@@ -140,6 +145,29 @@ pub fn get_functions(functions: &[FunctionRef], region: Option<&str>) -> Result<
                     .iter()
                     .map(|a| a.as_str().to_string())
                     .collect(),
+                layers: conf
+                    .layers()
+                    .iter()
+                    .filter_map(|l| l.arn().map(str::to_string))
+                    .collect(),
+                exec_env: conf
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .map(|vars| {
+                        let mut names: Vec<String> = vars
+                            .keys()
+                            .filter(|k| {
+                                matches!(
+                                    k.as_str(),
+                                    "LD_PRELOAD" | "LD_LIBRARY_PATH" | "AWS_LAMBDA_EXEC_WRAPPER"
+                                )
+                            })
+                            .cloned()
+                            .collect();
+                        names.sort();
+                        names
+                    })
+                    .unwrap_or_default(),
             });
         }
         Ok(out)

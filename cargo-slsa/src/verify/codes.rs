@@ -29,6 +29,8 @@ crate::finding_codes! {
         LambdaExtraEntry => ("lambda-extra-entry", Error, "A Lambda zip that is not itself attested holds a file that no verified statement names."),
         /// The function's architecture is not the attested one.
         LambdaArchMismatch => ("lambda-arch-mismatch", Error, "The Lambda function's architecture is not the one recorded when the package was attested."),
+        /// The function runs code besides its package.
+        LambdaUnattestedCode => ("lambda-unattested-code", Warning, "The Lambda function runs code the attestation does not cover: layers, or LD_PRELOAD / LD_LIBRARY_PATH / AWS_LAMBDA_EXEC_WRAPPER in its environment."),
         /// Rebuilding gave other bytes.
         RebuildMismatch => ("rebuild-mismatch", Error, "Rebuilding from the recorded source and parameters gave a different sha256."),
         /// The rebuild's toolchain is not the recorded one.

@@ -175,8 +175,29 @@ pub fn check_function(
             );
         }
     }
+    if !d.layers.is_empty() || !d.exec_env.is_empty() {
+        let mut what = Vec::new();
+        if !d.layers.is_empty() {
+            what.push(format!("layers {}", d.layers.join(", ")));
+        }
+        if !d.exec_env.is_empty() {
+            what.push(format!("environment variables {}", d.exec_env.join(", ")));
+        }
+        report.findings.push(
+            Finding::new(
+                VerifyCode::LambdaUnattestedCode.rule(),
+                format!(
+                    "Lambda function {name} also runs code the attestation does not cover: {}",
+                    what.join("; ")
+                ),
+            )
+            .at(att_path, None, None)
+            .with_fix("attest the layers too, or remove them and the variables"),
+        );
+    }
     let row = json!({
         "function": f.display(),
+        "layers": d.layers,
         "arn": d.arn,
         "version": d.version,
         "codeSha256": d.code_sha256,

@@ -133,10 +133,14 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
     }
     // What AWS runs: asked before anything is judged, so a failure there is exit 2, never a
     // pass. The SDK holds AWS credentials in this process from here on.
+    // AWS credentials (for --lambda-function) and the code --rebuild runs share this process's
+    // user: nothing of ours is readable through /proc from here on.
+    if args.rebuild || !args.lambda_function.is_empty() {
+        crate::secrets::protect_process()?;
+    }
     let deployed = if args.lambda_function.is_empty() {
         Vec::new()
     } else {
-        crate::secrets::protect_process()?;
         let spinner = ctx
             .progress()
             .spinner("asking AWS Lambda what the functions run");

@@ -516,6 +516,42 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
     );
     assert_eq!(codes(&json(&out)), ["lambda-arch-mismatch"], "{out:?}");
 
+    // Code beside the attested package: a layer, LD_PRELOAD (its value, a secret perhaps, is
+    // not printed).
+    lambda.deploy(
+        "orders-layered",
+        None,
+        Function {
+            layers: vec!["arn:aws:lambda:eu-west-1:123456789012:layer:shim:3".into()],
+            env: vec![("LD_PRELOAD".into(), "/opt/secret-shim.so".into())],
+            ..Function::zip(&code_sha256(
+                &project.join("target/lambda/orders/bootstrap.zip"),
+            ))
+        },
+    );
+    let out = verify_aws(
+        &env,
+        project.path(),
+        &lambda,
+        &[
+            "--lambda-function",
+            "orders-layered",
+            "--attestation",
+            att,
+            "--key",
+            pubkey,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "a warning: {out:?}");
+    let report = json(&out);
+    assert_eq!(codes(&report), ["lambda-unattested-code"]);
+    let msg = report["findings"][0]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("layer:shim:3") && msg.contains("LD_PRELOAD") && !msg.contains("secret-shim"),
+        "{msg}"
+    );
     // Throttling once is retried by the SDK; throttling that lasts is an error, never a pass.
     lambda.throttle_next(1);
     verify_aws(
