@@ -77,6 +77,12 @@ pub fn write_new_or_replace(path: &Path, bytes: &[u8], secret: bool, replace: bo
 /// can still leave some old and some new: each file is whole, old or new.)
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
     let mut staged = Vec::new();
+    let mut unique = std::collections::HashSet::new();
+    for (path, _) in files {
+        if !unique.insert(*path) {
+            anyhow::bail!("{} would be written twice in one run", path.display());
+        }
+    }
     for (path, bytes) in files {
         if path.is_dir() {
             anyhow::bail!(
@@ -110,22 +116,42 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
         }
     };
     for (_, path, dir) in &staged {
-        if fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
-            let backup = dir.join(format!(
-                ".slsa-bak-{}-{}",
-                std::process::id(),
-                backups.len()
-            ));
-            let _ = fs::remove_file(&backup);
-            match fs::hard_link(path, &backup) {
-                Ok(()) => backups.push((backup, path)),
-                Err(e) => {
-                    cleanup(&backups);
-                    return Err(anyhow::anyhow!(
-                        "cannot keep a backup of {} before replacing it: {e}",
-                        path.display()
-                    ));
+        let Ok(meta) = fs::symlink_metadata(path) else {
+            continue;
+        };
+        let backup = dir.join(format!(
+            ".slsa-bak-{}-{}",
+            std::process::id(),
+            backups.len()
+        ));
+        let _ = fs::remove_file(&backup);
+        // A hard link costs nothing; where the filesystem has none, a copy; a symbolic link is
+        // kept as a link.
+        let kept = if meta.file_type().is_symlink() {
+            fs::read_link(path).and_then(|target| {
+                #[cfg(unix)]
+                {
+                    std::os::unix::fs::symlink(target, &backup)
                 }
+                #[cfg(not(unix))]
+                {
+                    let _ = target;
+                    Err(std::io::Error::other("links are not kept here"))
+                }
+            })
+        } else if meta.is_file() {
+            fs::hard_link(path, &backup).or_else(|_| fs::copy(path, &backup).map(|_| ()))
+        } else {
+            continue;
+        };
+        match kept {
+            Ok(()) => backups.push((backup, path)),
+            Err(e) => {
+                cleanup(&backups);
+                return Err(anyhow::anyhow!(
+                    "cannot keep a backup of {} before replacing it: {e}",
+                    path.display()
+                ));
             }
         }
     }

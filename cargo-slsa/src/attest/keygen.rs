@@ -86,6 +86,13 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> Result<Report> {
             }
         }
     }
+    for p in [&key_path, &pub_path] {
+        if p.is_dir() {
+            return Err(
+                InputError::at(p, None, None, "is a directory: a key cannot replace it").into(),
+            );
+        }
+    }
     if let Some(dir) = key_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -93,7 +100,7 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> Result<Report> {
     // The public key first: if the private key cannot be written, no pair exists that could be
     // mistaken for a new one (and a public key this run created is removed again). Without
     // --force neither replaces an existing file (the rename is no-clobber: no race).
-    let pub_existed = present(&pub_path);
+    let old_pub = std::fs::read(&pub_path).ok();
     fsx::write_new_or_replace(
         &pub_path,
         key.public().to_pem().as_bytes(),
@@ -102,8 +109,14 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> Result<Report> {
     )?;
     if let Err(e) = fsx::write_new_or_replace(&key_path, key.to_pem().as_bytes(), true, args.force)
     {
-        if !pub_existed {
-            let _ = std::fs::remove_file(&pub_path);
+        // Put the pair back as it was: the old public key, or none.
+        match &old_pub {
+            Some(bytes) => {
+                let _ = fsx::write_new_or_replace(&pub_path, bytes, false, true);
+            }
+            None => {
+                let _ = std::fs::remove_file(&pub_path);
+            }
         }
         return Err(e);
     }

@@ -500,6 +500,17 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             });
         }
         spinner.finish_and_clear();
+        // Two binaries for one function would replace each other's zip and attestation.
+        let mut seen = std::collections::BTreeSet::new();
+        for u in &units {
+            if !seen.insert(u.name.as_str()) {
+                bail!(
+                    "two binaries would both be the Lambda function `{}` (one zip, one \
+                     attestation): attest them in separate runs or rename one",
+                    u.name
+                );
+            }
+        }
         lambda_record = Some(json!({
             "architecture": arch.aws_name(),
             "target": target,

@@ -288,10 +288,16 @@ pub(crate) fn command_words(command: &str) -> Vec<&str> {
         .split_whitespace()
         .map(|t| t.trim_matches(|c| c == '"' || c == '\''))
         .collect();
+    let mut after_launcher = false;
     while let Some(first) = w.first() {
         let assignment = first.contains('=') && !first.starts_with('-');
-        if assignment || matches!(*first, "sudo" | "npx" | "exec" | "time" | "env" | "command") {
+        // A launcher's own flags (`sudo -E`, `env -i`) come before the program.
+        let launcher_flag = after_launcher && first.starts_with('-');
+        if assignment || launcher_flag {
             w.remove(0);
+        } else if matches!(*first, "sudo" | "npx" | "exec" | "time" | "env" | "command") {
+            w.remove(0);
+            after_launcher = true;
         } else {
             break;
         }

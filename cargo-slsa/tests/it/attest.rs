@@ -888,3 +888,30 @@ fn ignore_comments_inside_an_attestation_suppress_nothing() {
     let report = a.verify(&f, &["--source-ref", "refs/tags/v9"], 1);
     assert_eq!(codes(&report), ["ref-mismatch"], "{report}");
 }
+
+#[test]
+fn keygen_force_onto_a_directory_keeps_the_old_pair() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, public) = keygen(&env, dir.path());
+    let old_pub = std::fs::read(&public).expect("pub");
+    std::fs::remove_file(&key).expect("rm key");
+    std::fs::create_dir_all(key.join("inside")).expect("a directory where the key was");
+    let prefix = dir.path().join("k");
+    let out = slsa(
+        &env,
+        dir.path(),
+        &[
+            "keygen",
+            "--force",
+            "--output-prefix",
+            prefix.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        std::fs::read(&public).expect("pub"),
+        old_pub,
+        "the public key is untouched"
+    );
+}

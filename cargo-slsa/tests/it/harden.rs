@@ -562,6 +562,25 @@ fn lambda_deploys_without_verification_in_the_same_job_are_flagged() {
             "{verify}: {report}"
         );
     }
+    // A verification allowed to fail gates nothing.
+    for weak in [
+        "      - run: cargo slsa verify fn.zip --attestation a.sigstore.json || true\n",
+        "      - run: cargo slsa verify fn.zip --attestation a.sigstore.json\n        continue-on-error: true\n",
+    ] {
+        let project = env
+            .project()
+            .file(".github/workflows/deploy.yml", deploy_workflow(weak))
+            .build();
+        let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+        assert_eq!(
+            findings(&report)
+                .iter()
+                .filter(|(c, _)| c == "deploy-unverified")
+                .count(),
+            2,
+            "{weak}: {report}"
+        );
+    }
     // The action with another command does not count.
     let project = env
         .project()

@@ -958,6 +958,31 @@ fn prebuilt_zips_named_alike_get_their_own_attestations() {
     assert_eq!(json(&out)["summary"]["lambda"][0]["function"], "payments");
     assert!(project.exists("target/lambda/payments/bootstrap.zip"));
     assert!(project.exists("target/slsa/payments.intoto.jsonl"));
+    // Two binaries for one function name: refused, nothing replaced.
+    project.write("dist/x/payments/bootstrap", "\x7fELF other");
+    let before = project.read("target/slsa/payments.intoto.jsonl");
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "attest",
+            "--lambda",
+            "--artifact",
+            "dist/payments/bootstrap",
+            "--artifact",
+            "dist/x/payments/bootstrap",
+            "--key",
+            key,
+            "--offline",
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("both be the Lambda function `payments`"),
+        "{out:?}"
+    );
+    assert_eq!(project.read("target/slsa/payments.intoto.jsonl"), before);
     // Both in one run: subjects named by path, one attestation.
     let out = slsa(
         &env,
