@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs `slsa-action` into "$INSTALL_ROOT/bin" for action.yml.
 #
-# - Built from source earlier and restored from the cache for this action ref: nothing to do.
+# - Built from source earlier and restored from the cache for this action ref: nothing to do —
+#   except with FRESH=true (attest, verify), which always build anew.
 # - VERSION set: download that release's binary and verify its sha256 against the digest pinned
 #   in action/checksums.txt at the action's ref; any mismatch or missing entry is an error. Then
 #   its SLSA provenance (the release's keyless cargo-slsa.sigstore.json) is checked by an
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 bin="$INSTALL_ROOT/bin/slsa-action"
-if [ -z "${VERSION:-}" ] && [ -x "$bin" ]; then
+if [ -z "${VERSION:-}" ] && [ "${FRESH:-false}" != "true" ] && [ -x "$bin" ]; then
   echo "slsa-action (built from this action's source) restored from the cache: $bin"
   exit 0
 fi
@@ -69,5 +70,5 @@ else
   # Build from the action's source; run in the action's directory so rustup picks its pinned
   # toolchain, and --locked so its Cargo.lock decides every dependency.
   cd "$ACTION_PATH"
-  cargo install --locked --path action --root "$INSTALL_ROOT"
+  cargo install --locked --force --path action --root "$INSTALL_ROOT"
 fi

@@ -326,6 +326,8 @@ impl Source {
                 r[6].take(),
             )
         });
+        // Without the per-file flags, git cannot vouch for the tree.
+        let flags_known = flags.is_some();
         let unwatched: Vec<String> = flags
             .unwrap_or_default()
             .split('\0')
@@ -336,7 +338,9 @@ impl Source {
             })
             .collect();
         // A status git could not give is not a clean one.
-        let dirty = status.as_ref().map(|s| !s.is_empty()).unwrap_or(true) || !unwatched.is_empty();
+        let dirty = status.as_ref().map(|s| !s.is_empty()).unwrap_or(true)
+            || !unwatched.is_empty()
+            || !flags_known;
         let changed: Vec<String> = status
             .as_deref()
             .unwrap_or_default()

@@ -1,6 +1,9 @@
 //! What besides the commit can change a build, found before building: cargo configuration files
 //! that are not part of the commit.
 //!
+//! Also ignored source files ([`ignored_sources`]): a `build.rs`, a module or a manifest that
+//! `.gitignore` or `.git/info/exclude` hides from `git status` is still compiled.
+//!
 //! Cargo reads `.cargo/config.toml` (and the legacy `.cargo/config`) in the directory it runs
 //! in and every ancestor, then `$CARGO_HOME/config.toml`. One that git ignores (through
 //! `.gitignore`, `.git/info/exclude` or a global excludes file) does not show in `git status`
@@ -77,6 +80,87 @@ pub fn cargo_configs(root: &Path, top: Option<&Path>) -> Result<Configs> {
         }
     }
     Ok(out)
+}
+
+/// Whether cargo would read a file of this name as source: Rust code, a manifest, a toolchain
+/// file.
+fn is_source_name(name: &str) -> bool {
+    name.ends_with(".rs")
+        || matches!(
+            name,
+            "Cargo.toml" | "Cargo.lock" | "rust-toolchain" | "rust-toolchain.toml"
+        )
+}
+
+/// Ignored files in the repository that cargo would read as source (a `build.rs`, a module, a
+/// manifest that `.gitignore` or `.git/info/exclude` hides): what `git status` cannot show
+/// still changes the build. Build output and dependency directories are passed over.
+pub fn ignored_sources(top: &Path, target_dir: &Path) -> Vec<PathBuf> {
+    let out = build::scrub(&mut std::process::Command::new("git"))
+        .args([
+            "ls-files",
+            "-z",
+            "--others",
+            "--ignored",
+            "--exclude-standard",
+            "--directory",
+        ])
+        .current_dir(top)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        return Vec::new();
+    };
+    let target_c = target_dir
+        .canonicalize()
+        .unwrap_or_else(|_| target_dir.to_path_buf());
+    let mut found = Vec::new();
+    for entry in out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let rel = String::from_utf8_lossy(entry).into_owned();
+        let path = top.join(&rel);
+        if rel.ends_with('/') {
+            let name = rel.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            let skip = matches!(name, "target" | "node_modules" | ".git")
+                || path.canonicalize().is_ok_and(|p| p.starts_with(&target_c));
+            if !skip {
+                let mut budget = 20_000usize;
+                walk_sources(&path, 0, &mut budget, &mut found);
+            }
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_source_name)
+        {
+            found.push(path);
+        }
+        if found.len() >= 5 {
+            break;
+        }
+    }
+    found
+}
+
+fn walk_sources(dir: &Path, depth: usize, budget: &mut usize, found: &mut Vec<PathBuf>) {
+    if depth > 8 || *budget == 0 || found.len() >= 5 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        *budget = budget.saturating_sub(1);
+        if *budget == 0 {
+            return;
+        }
+        let path = e.path();
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            walk_sources(&path, depth + 1, budget, found);
+        } else if e.file_name().to_str().is_some_and(is_source_name) {
+            found.push(path);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -150,6 +150,7 @@ fn dirty_reason(
     source: &Source,
     workspace_in_repo: &str,
     untracked_configs: &[PathBuf],
+    ignored_sources: &[PathBuf],
 ) -> Option<(String, Option<PathBuf>)> {
     let top = source.toplevel.as_ref()?;
     let commit = source.commit.as_deref().unwrap_or("?");
@@ -187,6 +188,21 @@ fn dirty_reason(
                 cfg.display()
             ),
             Some(cfg.clone()),
+        ));
+    }
+    if let Some(first) = ignored_sources.first() {
+        return Some((
+            format!(
+                "{} is ignored by git, so commit {commit} does not hold it, yet cargo reads it \
+                 as source{}",
+                first.display(),
+                if ignored_sources.len() > 1 {
+                    format!(" (and {} more)", ignored_sources.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+            Some(first.clone()),
         ));
     }
     if source.dirty {
@@ -317,8 +333,16 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
                 )
             },
         ));
-    } else if let Some((why, file)) = dirty_reason(&source, &workspace_in_repo, &configs.untracked)
-    {
+    } else if let Some((why, file)) = dirty_reason(
+        &source,
+        &workspace_in_repo,
+        &configs.untracked,
+        &source
+            .toplevel
+            .as_deref()
+            .map(|top| clean::ignored_sources(top, &target_dir(ctx, &root)))
+            .unwrap_or_default(),
+    ) {
         let mut f = Finding::new(AttestCode::SourceDirty.rule(), why).with_fix(
             "commit (or stash, or .gitignore) the changes and attest again; --allow-dirty \
              attests anyway and records the tree as dirty",

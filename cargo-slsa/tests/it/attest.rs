@@ -915,3 +915,37 @@ fn keygen_force_onto_a_directory_keeps_the_old_pair() {
         "the public key is untouched"
     );
 }
+
+#[test]
+fn an_ignored_build_script_makes_the_source_dirty() {
+    let env = Env::new();
+    let project = app_project(&env, "fn main() { println!(\"{}\", alpha::a()); }\n");
+    let keys = tempfile::tempdir().expect("tmp");
+    let (key, _) = keygen(&env, keys.path());
+    // Hidden from git status through .git/info/exclude, yet cargo compiles and runs it.
+    std::fs::write(project.join(".git/info/exclude"), "build.rs\n").expect("exclude");
+    project.write("build.rs", "fn main() { /* anything at all */ }\n");
+    assert!(git(project.path(), &["status", "--porcelain"]).is_empty());
+    let out = slsa(
+        &env,
+        project.path(),
+        &[
+            "attest",
+            "--offline",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    let report = json(&out);
+    assert_eq!(codes(&report), ["source-dirty"]);
+    assert!(
+        report["findings"][0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("build.rs")),
+        "{report}"
+    );
+    assert!(!project.exists("target/release/app"), "nothing built");
+}
