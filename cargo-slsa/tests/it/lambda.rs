@@ -367,35 +367,40 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
 
     // What AWS runs. orders runs the attested zip; payments runs orders' code; a third runs
     // something else.
-    lambda.deploy(
-        "orders",
-        None,
-        Function::zip(&code_sha256(
-            &project.join("target/lambda/orders/bootstrap.zip"),
-        )),
-    );
+    let orders_code = code_sha256(&project.join("target/lambda/orders/bootstrap.zip"));
+    lambda.deploy("orders", None, Function::zip(&orders_code));
     lambda.deploy(
         "orders",
         Some("live"),
         Function {
             version: "7".into(),
-            ..Function::zip(&code_sha256(
-                &project.join("target/lambda/orders/bootstrap.zip"),
-            ))
+            ..Function::zip(&orders_code)
         },
     );
-    lambda.deploy(
-        "payments",
-        None,
-        Function::zip(&code_sha256(
-            &project.join("target/lambda/orders/bootstrap.zip"),
-        )),
-    );
+    lambda.deploy("payments", None, Function::zip(&orders_code));
     lambda.deploy(
         "rogue",
         None,
         Function::zip(&B64.encode(Sha256::digest(b"someone else's code"))),
     );
+    // `verify --lambda-function FUNCTION` against the orders attestation.
+    let verify_fn = |function: &str| {
+        verify_aws(
+            &env,
+            project.path(),
+            &lambda,
+            &[
+                "--lambda-function",
+                function,
+                "--attestation",
+                att,
+                "--key",
+                pubkey,
+                "--format",
+                "json",
+            ],
+        )
+    };
     let payments_att = project.join("target/slsa/payments.intoto.jsonl");
     let payments_att = payments_att.to_str().expect("utf-8");
 
@@ -473,20 +478,7 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
         msg.contains("payments") && msg.contains(&deployed) && msg.contains(&attested),
         "names the function, the deployed and the attested digests: {msg}"
     );
-    verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "rogue",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    )
-    .assert_code(1);
+    verify_fn("rogue").assert_code(1);
 
     // The attested architecture must be the function's.
     lambda.deploy(
@@ -494,26 +486,10 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
         None,
         Function {
             architecture: "arm64".into(),
-            ..Function::zip(&code_sha256(
-                &project.join("target/lambda/orders/bootstrap.zip"),
-            ))
+            ..Function::zip(&orders_code)
         },
     );
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "orders-arm",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-            "--format",
-            "json",
-        ],
-    );
+    let out = verify_fn("orders-arm");
     assert_eq!(codes(&json(&out)), ["lambda-arch-mismatch"], "{out:?}");
 
     // Code beside the attested package: a layer, LD_PRELOAD (its value, a secret perhaps, is
@@ -524,26 +500,10 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
         Function {
             layers: vec!["arn:aws:lambda:eu-west-1:123456789012:layer:shim:3".into()],
             env: vec![("LD_PRELOAD".into(), "/opt/secret-shim.so".into())],
-            ..Function::zip(&code_sha256(
-                &project.join("target/lambda/orders/bootstrap.zip"),
-            ))
+            ..Function::zip(&orders_code)
         },
     );
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "orders-layered",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-            "--format",
-            "json",
-        ],
-    );
+    let out = verify_fn("orders-layered");
     assert_eq!(out.code, 0, "a warning: {out:?}");
     let report = json(&out);
     assert_eq!(codes(&report), ["lambda-unattested-code"]);
@@ -554,34 +514,9 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
     );
     // Throttling once is retried by the SDK; throttling that lasts is an error, never a pass.
     lambda.throttle_next(1);
-    verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "orders",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    )
-    .assert_code(0);
+    verify_fn("orders").assert_code(0);
     lambda.throttle_next(50);
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "orders",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    );
+    let out = verify_fn("orders");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("TooManyRequests") || out.stderr.contains("throttl"),
@@ -590,38 +525,14 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
     lambda.throttle_next(0);
 
     // Errors are exit 2 with a clear message.
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "missing-fn",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    );
+    let out = verify_fn("missing-fn");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("ResourceNotFoundException") && out.stderr.contains("missing-fn"),
         "{out:?}"
     );
     lambda.deny("secret-fn");
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "secret-fn",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    );
+    let out = verify_fn("secret-fn");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("AccessDenied") && out.stderr.contains("lambda:GetFunction"),
@@ -635,19 +546,7 @@ fn two_functions_are_packaged_attested_verified_and_checked_against_what_lambda_
             ..Function::zip(&deployed)
         },
     );
-    let out = verify_aws(
-        &env,
-        project.path(),
-        &lambda,
-        &[
-            "--lambda-function",
-            "image-fn",
-            "--attestation",
-            att,
-            "--key",
-            pubkey,
-        ],
-    );
+    let out = verify_fn("image-fn");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("container image"), "{out:?}");
     // No credentials at all: the SDK's chain finds none (no metadata service, no files).
