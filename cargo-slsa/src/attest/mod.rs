@@ -17,7 +17,9 @@ mod from_statement;
 mod keygen;
 mod keyless;
 mod output;
+mod package;
 mod predicate;
+mod repro;
 
 use std::path::{Path, PathBuf};
 
@@ -420,7 +422,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let mut repro: Option<Value> = None;
     if args.reproducible {
         progress.detail("rebuilding from the commit at another path to check reproducibility");
-        let result = rebuild_clean(
+        let result = repro::rebuild(
             ctx,
             &source,
             &workspace_in_repo,
@@ -431,7 +433,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
             &base_rustflags,
         );
         let rebuilt = result?;
-        let (all_match, compared) = compare_rebuild(&subjects, &rebuilt, &mut report);
+        let (all_match, compared) = repro::compare(&subjects, &rebuilt, &mut report);
         report
             .summary
             .insert("reproducible".into(), json!(all_match));
@@ -461,97 +463,41 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     }
 
     // Lambda packages, one per binary, written with the attestations.
-    let mut zips: Vec<OutFile> = Vec::new();
-    let mut lambda_record: Option<Value> = None;
-    let mut units: Vec<Unit> = Vec::new();
-    let mut lambda_rows: Vec<Value> = Vec::new();
-    if let Some((arch, target)) = &lambda_target {
-        let spinner = progress.spinner(format!(
-            "packaging {} Lambda function(s) as bootstrap.zip",
-            subjects.len()
-        ));
-        let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| abs(ctx, p)).collect();
-        let mut include_record = Vec::new();
-        for s in &subjects {
-            let entries = lambda::package::entries(&s.path, &includes)?;
-            if include_record.is_empty() {
-                for e in entries.iter().skip(1) {
-                    include_record.push(json!({
-                        "name": e.name,
-                        "mode": format!("{:o}", e.mode),
-                        "sha256": build::sha256_file(&e.source)?,
-                    }));
-                }
-            }
-            let bytes = lambda::package::write_zip(&entries, epoch)?;
-            let sha = hex::encode(aws_lc_rs::digest::digest(
-                &aws_lc_rs::digest::SHA256,
-                &bytes,
+    let (units, zips, lambda_record, mut lambda_rows) = match &lambda_target {
+        Some((arch, target)) => {
+            let spinner = progress.spinner(format!(
+                "packaging {} Lambda function(s) as bootstrap.zip",
+                subjects.len()
             ));
-            let bin = output::function_name(&s.path).unwrap_or_else(|| s.name.clone());
-            let zip_path = lambda::zip_path(&tdir, &bin);
-            let zip_name = zip_path
-                .strip_prefix(&root)
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_else(|_| format!("target/lambda/{bin}/bootstrap.zip"));
-            let code = lambda::code_sha256(&sha).unwrap_or_default();
-            lambda_rows.push(json!({
-                "function": bin,
-                "zip": zip_path,
-                "sha256": sha,
-                "codeSha256": code,
-                "architecture": arch.aws_name(),
-            }));
-            zips.push((
-                zip_path.clone(),
-                bytes,
-                format!(
-                    "Lambda package of {bin} ({}; CodeSha256 {code})",
-                    arch.aws_name()
-                ),
-            ));
-            output::check_name(&bin)?;
-            units.push(Unit {
-                name: bin,
-                subjects: vec![
-                    s.clone(),
-                    Subject {
-                        name: zip_name,
-                        path: zip_path,
-                        sha256: sha,
-                    },
-                ],
-            });
-        }
-        spinner.finish_and_clear();
-        // Two binaries for one function would replace each other's zip and attestation.
-        let mut seen = std::collections::BTreeSet::new();
-        for u in &units {
-            if !seen.insert(u.name.as_str()) {
-                bail!(
-                    "two binaries would both be the Lambda function `{}` (one zip, one \
-                     attestation): attest them in separate runs or rename one",
-                    u.name
-                );
-            }
-        }
-        lambda_record = Some(json!({
-            "architecture": arch.aws_name(),
-            "target": target,
-            "include": include_record,
-            "zip": {"entryTime": "SOURCE_DATE_EPOCH", "deflateLevel": lambda::package::DEFLATE_LEVEL},
-        }));
-    } else {
-        units.push(Unit {
-            name: output::default_name(
-                args.name.as_deref(),
-                spec.package.as_deref(),
+            let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| abs(ctx, p)).collect();
+            let packed = package::package(
                 &subjects,
+                &includes,
+                *arch,
+                target.as_deref(),
+                epoch,
+                &tdir,
                 &root,
-            )?,
-            subjects: subjects.clone(),
-        });
-    }
+            );
+            spinner.finish_and_clear();
+            let p = packed?;
+            (p.units, p.zips, Some(p.record), p.rows)
+        }
+        None => (
+            vec![Unit {
+                name: output::default_name(
+                    args.name.as_deref(),
+                    spec.package.as_deref(),
+                    &subjects,
+                    &root,
+                )?,
+                subjects: subjects.clone(),
+            }],
+            Vec::new(),
+            None,
+            Vec::new(),
+        ),
+    };
 
     // The signer's token comes now, just before signing (GitHub's are short-lived); with it,
     // the workflow identity that builder.id names.
@@ -676,87 +622,6 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     }
     report.sort();
     Ok(report)
-}
-
-/// Compare the rebuild with the subjects; `(all matched, one row per subject)`, a finding per
-/// mismatch.
-fn compare_rebuild(
-    subjects: &[Subject],
-    rebuilt: &[(String, String)],
-    report: &mut Report,
-) -> (bool, Vec<Value>) {
-    let mut all_match = true;
-    let mut compared = Vec::new();
-    for s in subjects {
-        let other = rebuilt.iter().find(|(n, _)| n == &s.name).map(|(_, d)| d);
-        let same = other == Some(&s.sha256);
-        all_match &= same;
-        compared.push(json!({"name": s.name, "sha256": s.sha256, "rebuilt": other}));
-        if !same {
-            report.findings.push(
-                Finding::new(
-                    AttestCode::NotReproducible.rule(),
-                    format!(
-                        "`{}` is not reproducible: sha256 {} here, {} from the commit at another \
-                         path",
-                        s.name,
-                        s.sha256,
-                        other.map(String::as_str).unwrap_or("(not built)")
-                    ),
-                )
-                .at(&s.path, None, None)
-                .with_fix(
-                    "look for absolute paths (env!(\"CARGO_MANIFEST_DIR\"), build scripts \
-                     embedding OUT_DIR), timestamps or randomness in the build",
-                ),
-            );
-        }
-    }
-    (all_match, compared)
-}
-
-/// Rebuild at another path; `(artifact file name, sha256)` of what it built. A clean source is
-/// rebuilt from the commit's own tree (so a file edited behind git's back cannot slip into both
-/// builds); a dirty one (`--allow-dirty`) from a copy of the work tree.
-#[allow(clippy::too_many_arguments)]
-fn rebuild_clean(
-    ctx: &Ctx,
-    source: &Source,
-    workspace_in_repo: &str,
-    root: &Path,
-    toolchain: &Toolchain,
-    spec: &BuildSpec,
-    epoch: Option<i64>,
-    base_rustflags: &[String],
-) -> Result<Vec<(String, String)>> {
-    let tmp = tempfile::Builder::new()
-        .prefix("cargo-slsa-rebuild-")
-        .tempdir()
-        .map_err(|e| anyhow!("creating a directory for the clean rebuild: {e}"))?;
-    let copy_top = tmp.path().join("src");
-    match (&source.toplevel, &source.commit) {
-        (Some(top), Some(commit)) if !source.dirty => {
-            std::fs::create_dir_all(&copy_top)?;
-            build::export_commit(top, commit, &copy_top)?;
-        }
-        (Some(top), _) => build::copy_clean_tree(top, &copy_top, true)?,
-        (None, _) => build::copy_clean_tree(root, &copy_top, false)?,
-    }
-    let copy_root = copy_top.join(workspace_in_repo);
-    let copy_target = tmp.path().join("other-target");
-    let env = build::repro_env(&copy_root, &copy_target, toolchain, epoch, base_rustflags);
-    let built = build::build(
-        &copy_root.join("Cargo.toml"),
-        &copy_target,
-        spec,
-        &env,
-        ctx.offline,
-        ctx.quiet,
-    )?;
-    built
-        .into_iter()
-        .map(|b| Ok((b.name, build::sha256_file(&b.path)?)))
-        .collect()
 }
 
 /// The CycloneDX document for `--sbom`: the `sbom` command's document for the same package and
