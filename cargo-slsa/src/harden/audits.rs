@@ -339,6 +339,35 @@ pub(crate) fn run_script<'a>(
     Some((start, input.src().get(start..end)?))
 }
 
+/// For a command `cargo-unlocked` reports: its subcommand and the byte offset, in `raw` (the
+/// script text from the command's start), just after the subcommand's word — where ` --locked`
+/// goes. `None` when the command is locked, not cargo, or its words cannot be found in one
+/// line of `raw`.
+pub(crate) fn unlocked_cargo_at(raw: &str, command: &str) -> Option<(String, usize)> {
+    let sub = unlocked_cargo(command)?;
+    let last = sub.rsplit(' ').next()?;
+    let line = &raw[..raw.find('\n').unwrap_or(raw.len())];
+    let cargo = line.find("cargo")?;
+    let mut from = cargo + "cargo".len();
+    if sub.contains(' ') {
+        // `cargo lambda build`: past `lambda` first.
+        from += line[from..].find("lambda")? + "lambda".len();
+    }
+    let bytes = line.as_bytes();
+    let mut i = from;
+    while let Some(rel) = line[i..].find(last) {
+        let at = i + rel;
+        let end = at + last.len();
+        let before_ok = at > 0 && bytes[at - 1].is_ascii_whitespace();
+        let after_ok = end == line.len() || bytes[end].is_ascii_whitespace() || bytes[end] == b';';
+        if before_ok && after_ok {
+            return Some((sub, end));
+        }
+        i = end;
+    }
+    None
+}
+
 /// Split a script into simple commands with the byte offset of each, joining `\` continuations
 /// and splitting on `&&`, `||`, `;`, `|` and newlines.
 pub(crate) fn shell_commands(text: &str) -> Vec<(usize, String)> {
@@ -427,7 +456,7 @@ fn flush(out: &mut Vec<(usize, String)>, current: &mut String, start: &mut Optio
 }
 
 /// The subcommand of an unlocked resolving cargo invocation in `command`, if any.
-fn unlocked_cargo(command: &str) -> Option<String> {
+pub(crate) fn unlocked_cargo(command: &str) -> Option<String> {
     // Only a command that runs cargo: `echo "then cargo build"` does not.
     let tokens = command_words(command);
     let first = tokens.first()?;

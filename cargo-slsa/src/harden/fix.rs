@@ -1,6 +1,7 @@
 //! `harden --fix`: pins `uses:` to the commit SHA its tag or branch points at (resolved through
 //! the GitHub API, the tag kept as a trailing `# tag` comment) and adds a top-level
-//! `permissions: contents: read` block to workflows that have none.
+//! `permissions: contents: read` block to workflows that have none; the mechanical fixes
+//! (`persist-credentials: false`, `--locked`) are planned in [`super::mechanical`].
 //!
 //! Edits are byte-exact replacements and insertions in the original text: only the `uses:`
 //! value changes on its line, and the permissions block is inserted before `jobs:`; every other
@@ -33,14 +34,14 @@ pub struct Outcome {
 }
 
 /// A byte edit: replace `start..end` with `text`.
-struct Edit {
-    start: usize,
-    end: usize,
-    text: String,
+pub(super) struct Edit {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) text: String,
 }
 
 /// Plan and apply every fix.
-pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> {
+pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> Result<Outcome> {
     let mut out = Outcome::default();
     // 1. Which uses need resolving.
     let mut wanted: Vec<(usize, Hit)> = Vec::new();
@@ -147,6 +148,14 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
                 descriptions.push(format!("pinned `{uses}` to {sha} (line {})", hit.line));
             }
         }
+        // The mechanical fixes: the token off the disk, cargo on the lock.
+        edits.extend(super::mechanical::persist_credentials(
+            input,
+            &mut descriptions,
+        ));
+        if has_lock {
+            edits.extend(super::mechanical::locked(input, &mut descriptions));
+        }
         let mut adds_permissions = false;
         if let Kind::Workflow(_) = input.kind
             && !input.exists(&ypath!["permissions"])
@@ -170,6 +179,9 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input]) -> Result<Outcome> 
             continue;
         }
         let new = apply_edits(input.src(), edits);
+        if new == input.src() {
+            continue;
+        }
         // Never write what does not read back as intended.
         if let Err(why) = verify(&new, &expected, adds_permissions) {
             out.notes.push(format!(

@@ -17,6 +17,7 @@ mod deploy;
 mod fix;
 mod injection;
 pub mod input;
+mod mechanical;
 mod perms;
 mod walk;
 
@@ -159,7 +160,7 @@ pub fn run(ctx: &Ctx, args: &HardenArgs) -> Result<Report> {
             .push("--fix changed nothing: fix the files that could not be read first".into());
         return Ok(report);
     }
-    let outcome = fix::apply(ctx, args, &inputs)?;
+    let outcome = fix::apply(ctx, args, &inputs, lock_committed(&repo_root(ctx)))?;
     // Re-audit what is on disk now.
     let (mut after, _) = audit(ctx, &args.paths)?;
     after.changes = outcome.changes;

@@ -260,8 +260,13 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
     let mut expected = RELEASE
         .replace(
             "      - uses: actions/checkout@v4\n",
-            &format!("      - uses: actions/checkout@{CHECKOUT_SHA} # v4\n"),
+            &format!(
+                "      - uses: actions/checkout@{CHECKOUT_SHA} # v4\n        with:\n          persist-credentials: false\n"
+            ),
         )
+        // The mechanical fixes (a Cargo.lock is committed): --locked after each cargo command.
+        .replace("cargo build --release", "cargo build --locked --release")
+        .replace("cargo publish --token", "cargo publish --locked --token")
         .replace(
             "Swatinem/rust-cache@v2\n",
             &format!("Swatinem/rust-cache@{CACHE_SHA} # v2\n"),
@@ -272,10 +277,11 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
         );
     expected = expected.replace("\njobs:\n", "\npermissions:\n  contents: read\n\njobs:\n");
     assert_eq!(after, expected);
-    // What is left: the docker image, the trigger, the cache, credentials, unlocked cargo,
-    // the checkout's persisted credentials and the injection.
+    // What is left: the docker image, the trigger, the cache, credentials and the injection.
     let left: BTreeSet<String> = findings(&report).into_iter().map(|(c, _)| c).collect();
-    assert!(!left.contains("excessive-permissions"), "{report:#}");
+    for fixed in ["excessive-permissions", "artipacked", "cargo-unlocked"] {
+        assert!(!left.contains(fixed), "{fixed}: {report:#}");
+    }
     assert_eq!(
         report["findings"]
             .as_array()
@@ -975,5 +981,33 @@ fn fix_says_which_jobs_need_more_than_contents_read() {
         project
             .read(".github/workflows/release.yml")
             .contains("permissions:\n  contents: read\n")
+    );
+}
+
+#[test]
+fn fix_makes_the_mechanical_fixes_and_they_read_back() {
+    let env = Env::new();
+    let gh = FakeGitHub::start();
+    let wf = "name: c\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n        with:\n          fetch-depth: 0\n      - run: |\n          cargo build --release\n          cargo lambda build --release\n          echo \"cargo test\"\n      - run: cargo test --workspace\n";
+    let project = project_with(wf);
+    let out = fix(&env, &project, &gh, None, &[]);
+    assert_eq!(out.code, 0, "nothing is left: {out:?}");
+    let after = project.read(".github/workflows/release.yml");
+    let expected = "name: c\non: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n        with:\n          persist-credentials: false\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n        with:\n          persist-credentials: false\n          fetch-depth: 0\n      - run: |\n          cargo build --locked --release\n          cargo lambda build --locked --release\n          echo \"cargo test\"\n      - run: cargo test --locked --workspace\n";
+    assert_eq!(after, expected);
+    // Idempotent.
+    let again = fix(&env, &project, &gh, None, &[]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(project.read(".github/workflows/release.yml"), expected);
+    // Without a committed lock, --locked is not added (it would break the build).
+    let project = Project::new()
+        .file(".github/workflows/release.yml", wf)
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .build();
+    fix(&env, &project, &gh, None, &[]);
+    let after = project.read(".github/workflows/release.yml");
+    assert!(
+        !after.contains("--locked") && after.contains("persist-credentials: false"),
+        "{after}"
     );
 }
