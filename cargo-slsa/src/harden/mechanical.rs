@@ -13,12 +13,22 @@ use super::walk::{self, split_uses};
 /// `persist-credentials: false` for each checkout without it; the routes of the steps changed.
 pub(super) fn persist_credentials(input: &Input, descriptions: &mut Vec<String>) -> Vec<Edit> {
     let mut out = Vec::new();
-    for s in walk::steps(input) {
+    let steps = walk::steps(input);
+    for (i, s) in steps.iter().enumerate() {
         let is_checkout = s
             .str("uses")
             .and_then(split_uses)
             .is_some_and(|(n, _)| n.eq_ignore_ascii_case("actions/checkout"));
         if !is_checkout || s.with("persist-credentials").is_some() {
+            continue;
+        }
+        // A job that pushes with the persisted token would break: left for a person to decide
+        // (the artipacked finding stays).
+        let pushes_later = steps[i + 1..]
+            .iter()
+            .filter(|later| later.job == s.job)
+            .any(|later| later.str("run").is_some_and(|r| r.contains("git push")));
+        if pushes_later {
             continue;
         }
         let src = input.src();

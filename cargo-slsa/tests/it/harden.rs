@@ -999,6 +999,11 @@ fn fix_makes_the_mechanical_fixes_and_they_read_back() {
     let again = fix(&env, &project, &gh, None, &[]);
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(project.read(".github/workflows/release.yml"), expected);
+    // A job that pushes with the persisted token keeps it (the finding stays, for a person).
+    let pushing = "name: c\non: push\npermissions:\n  contents: write\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4\n      - run: git push origin HEAD:refs/heads/bump\n";
+    let project = project_with(pushing);
+    fix(&env, &project, &gh, None, &[]);
+    assert_eq!(project.read(".github/workflows/release.yml"), pushing);
     // Without a committed lock, --locked is not added (it would break the build).
     let project = Project::new()
         .file(".github/workflows/release.yml", wf)
