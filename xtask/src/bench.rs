@@ -310,6 +310,22 @@ struct AttestBench {
     key: PathBuf,
 }
 
+/// `cargo slsa attest --artifact ARTIFACT --key KEY` in the bench workspace `ws`, writing to
+/// `att/` (what `bench attest` and `bench lambda` time).
+fn attest_artifact(bin: &Path, ws: &Path, artifact: &Path, key: &Path) -> Command {
+    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(bin);
+    c.args(["attest", "--offline", "--quiet", "--artifact"])
+        .arg(artifact)
+        .arg("--key")
+        .arg(key)
+        .args(["--output", "att", "--manifest-path"])
+        .arg(ws.join("Cargo.toml"))
+        .current_dir(ws)
+        .env("CARGO", cargo_bin);
+    c
+}
+
 fn attest_bench() -> Result<AttestBench> {
     let ws = generated_workspace("attest", BIG_MANIFEST)?;
     std::fs::write(ws.join(".gitignore"), "/target\n/att\n/keys\n")?;
@@ -354,19 +370,7 @@ fn bench_attest(runs: usize) -> Result<()> {
             .arg(&artifact);
         c
     };
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let ours = || {
-        let mut c = Command::new(&bin);
-        c.args(["attest", "--offline", "--quiet", "--artifact"])
-            .arg(&artifact)
-            .arg("--key")
-            .arg(&key)
-            .args(["--output", "att", "--manifest-path"])
-            .arg(ws.join("Cargo.toml"))
-            .current_dir(&ws)
-            .env("CARGO", &cargo_bin);
-        c
-    };
+    let ours = || attest_artifact(&bin, &ws, &artifact, &key);
     compare(
         &format!(
             "bench attest: {} packages in Cargo.lock, a {size_mb:.1} MB artifact (overhead beyond the build; target <= 300 ms)",
@@ -410,18 +414,9 @@ fn bench_lambda(runs: usize) -> Result<()> {
         bytes.extend_from_slice(&own[..take]);
     }
     std::fs::write(&artifact, &bytes)?;
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // The packaging run is named after the function (`fn`); the plain one gets its own name.
     let attest = |lambda: bool| {
-        let mut c = Command::new(&bin);
-        c.args(["attest", "--offline", "--quiet", "--artifact"])
-            .arg(&artifact)
-            .arg("--key")
-            .arg(&key)
-            .args(["--output", "att", "--manifest-path"])
-            .arg(ws.join("Cargo.toml"))
-            .current_dir(&ws)
-            .env("CARGO", &cargo_bin);
+        let mut c = attest_artifact(&bin, &ws, &artifact, &key);
         if lambda {
             c.arg("--lambda");
         } else {

@@ -2,7 +2,7 @@
 //! dependencies, the provenance it records, a tamper matrix where every change is rejected with
 //! its own code, statements signed by an independent signer (openssl), keys, and bad input.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
@@ -41,6 +41,29 @@ fn app_project(env: &Env, main_rs: &str) -> Project {
     git(project.path(), &["add", "-A"]);
     git(project.path(), &["commit", "-qm", "app"]);
     project
+}
+
+/// `attest --key KEY` on a source that is not a clean commit: exit 1 with one `source-dirty`
+/// finding, nothing built or written; the JSON report.
+fn refused_as_dirty(env: &Env, project: &Project, key: &Path) -> Value {
+    let out = slsa(
+        env,
+        project.path(),
+        &[
+            "attest",
+            "--offline",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    )
+    .assert_code(1);
+    let report = json(&out);
+    assert_eq!(codes(&report), ["source-dirty"], "{report}");
+    assert!(!project.exists("target/slsa"), "nothing written");
+    assert!(!project.exists("target/release/app"), "nothing built");
+    report
 }
 
 fn statement_of(line: &str) -> Value {
@@ -288,21 +311,7 @@ fn a_dirty_tree_is_not_attested_unless_allowed_and_then_fails_verification() {
     let (key, public) = keygen(&env, keys.path());
     // An untracked file counts: it could be a .cargo/config.toml or an include_bytes! target.
     project.write("notes.txt", "uncommitted");
-    let out = slsa(
-        &env,
-        project.path(),
-        &[
-            "attest",
-            "--offline",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-    )
-    .assert_code(1);
-    let report = json(&out);
-    assert_eq!(codes(&report), ["source-dirty"]);
+    let report = refused_as_dirty(&env, &project, &key);
     assert!(
         report["findings"][0]["message"]
             .as_str()
@@ -926,21 +935,7 @@ fn an_ignored_build_script_makes_the_source_dirty() {
     std::fs::write(project.join(".git/info/exclude"), "build.rs\n").expect("exclude");
     project.write("build.rs", "fn main() { /* anything at all */ }\n");
     assert!(git(project.path(), &["status", "--porcelain"]).is_empty());
-    let out = slsa(
-        &env,
-        project.path(),
-        &[
-            "attest",
-            "--offline",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-    )
-    .assert_code(1);
-    let report = json(&out);
-    assert_eq!(codes(&report), ["source-dirty"]);
+    let report = refused_as_dirty(&env, &project, &key);
     assert!(
         report["findings"][0]["file"]
             .as_str()

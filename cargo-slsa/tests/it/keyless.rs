@@ -359,11 +359,20 @@ impl Fixture {
 
     /// The provenance job: `attest --from-statement … --keyless` with the fake Sigstore.
     fn sign_statement(&self, statement: &str, artifacts: &[&str]) -> RunOutput {
+        self.sign_statements_at(&[statement], artifacts, &self.head)
+    }
+
+    /// The provenance job for commit `sha`: `attest --from-statement` for every statement.
+    fn sign_statements_at(&self, statements: &[&str], artifacts: &[&str], sha: &str) -> RunOutput {
         let url = self.fake.url();
-        let mut args = vec![
-            "attest",
-            "--from-statement",
-            statement,
+        let mut args = vec!["attest"];
+        for s in statements {
+            args.extend(["--from-statement", s]);
+        }
+        for a in artifacts {
+            args.extend(["--artifact", a]);
+        }
+        args.extend([
             "--keyless",
             "--fulcio-url",
             &url,
@@ -373,11 +382,8 @@ impl Fixture {
             "signed",
             "--format",
             "json",
-        ];
-        for a in artifacts {
-            args.extend(["--artifact", a]);
-        }
-        self.in_actions(&args)
+        ]);
+        self.actions_job(&args, sha, true)
     }
 
     fn verify_signed(&self, extra: &[&str]) -> RunOutput {
@@ -562,25 +568,14 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
     other["predicateType"] = Value::String("https://slsa.dev/provenance/v0.2".into());
     f.project
         .write("forged/app.sbom.statement.json", other.to_string());
-    let url = f.fake.url();
-    let out = f.in_actions(&[
-        "attest",
-        "--from-statement",
-        "forged/app.statement.json",
-        "--from-statement",
-        "forged/app.sbom.statement.json",
-        "--artifact",
-        "target/release/app",
-        "--keyless",
-        "--fulcio-url",
-        &url,
-        "--rekor-url",
-        &url,
-        "--output",
-        "signed",
-        "--format",
-        "json",
-    ]);
+    let out = f.sign_statements_at(
+        &[
+            "forged/app.statement.json",
+            "forged/app.sbom.statement.json",
+        ],
+        &["target/release/app"],
+        &f.head,
+    );
     assert_eq!(out.code, 1, "{out:?}");
     assert!(!f.project.exists("signed"));
     assert!(
@@ -594,24 +589,11 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
     git(f.project.path(), &["add", "README.md"]);
     git(f.project.path(), &["commit", "-qm", "later"]);
     let head = git(f.project.path(), &["rev-parse", "HEAD"]);
-    let url = f.fake.url();
-    let args = [
-        "attest",
-        "--from-statement",
-        "target/slsa/app.statement.json",
-        "--artifact",
-        "target/release/app",
-        "--keyless",
-        "--fulcio-url",
-        &url,
-        "--rekor-url",
-        &url,
-        "--output",
-        "signed",
-        "--format",
-        "json",
-    ];
-    let out = f.actions_job(&args, &head, true);
+    let out = f.sign_statements_at(
+        &["target/slsa/app.statement.json"],
+        &["target/release/app"],
+        &head,
+    );
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stdout.contains(&f.head) && out.stdout.contains(&head),
