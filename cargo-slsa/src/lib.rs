@@ -174,14 +174,10 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         },
     };
     // Reviewed findings accepted by `# cargo-slsa: ignore[code]` comments in the project's own
-    // files — for the commands that audit them. Never for attest, verify or keygen: their
-    // findings point into attestations and artifacts, whose content an attacker writes.
-    if matches!(
-        command,
-        Command::Pin(_) | Command::Audit(_) | Command::Harden(_) | Command::Check(_)
-    ) {
-        report::suppress::inline(&mut report);
-    }
+    // files or by `ignore` entries in its configuration — for the commands that audit them.
+    // Never for attest, verify or keygen: their findings point into attestations and
+    // artifacts, whose content an attacker writes.
+    report::suppress::apply(ctx, command, &mut report)?;
     Ok(Produced::Report(report))
 }
 

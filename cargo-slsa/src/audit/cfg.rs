@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::cli::{AuditArgs, DenyLevel};
 use crate::error::InputError;
 use crate::report::Severity;
+use crate::report::config_ignore::RawEntry;
 use crate::timefmt::Date;
 use crate::workspace::Config;
 
@@ -24,19 +25,17 @@ use crate::workspace::Config;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Section {
+    /// Advisory ignores (`id`) and finding ignores (`code`, handled by
+    /// [`crate::report::config_ignore`]) share the list.
     #[serde(default)]
-    ignore: Vec<RawIgnore>,
+    ignore: Vec<serde_json::Value>,
     #[serde(default)]
     deny: Option<DenyLevel>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawIgnore {
     id: String,
-    #[serde(default)]
     reason: Option<String>,
-    #[serde(default)]
     until: Option<String>,
 }
 
@@ -74,11 +73,26 @@ impl Policy {
     pub fn new(args: &AuditArgs, config: &Config) -> Result<Policy> {
         let section: Section = config.section("audit")?;
         let mut ignores = Vec::new();
-        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for raw in section.ignore {
-            let nth = seen.entry(raw.id.trim().to_string()).or_insert(0);
-            let line = config.entry_line("audit", raw.id.trim(), *nth);
-            *nth += 1;
+        let lines = config.array_lines("audit", "ignore");
+        for (i, raw) in section.ignore.into_iter().enumerate() {
+            let line = lines.get(i).copied().flatten();
+            let raw = RawEntry::deserialize(raw).map_err(|e| {
+                InputError::at(
+                    config.file(),
+                    line,
+                    None,
+                    format!("in the audit ignore list: {e}"),
+                )
+            })?;
+            // A finding ignore (`code`): validated and applied with every command's.
+            let Some(raw_id) = raw.id.filter(|_| raw.code.is_none()) else {
+                continue;
+            };
+            let raw = RawIgnore {
+                id: raw_id,
+                reason: raw.reason,
+                until: raw.until,
+            };
             let bad = |msg: String| InputError::at(config.file(), line, None, msg);
             let id = raw.id.trim().to_string();
             if id.is_empty() {

@@ -15,11 +15,5 @@ crate::finding_codes! {
         /// The locked version was yanked from its registry.
         Yanked => ("yanked", Warning,
             "A locked package version was yanked from its registry."),
-        /// An ignore whose `until` date has passed: the advisory applies again.
-        IgnoreExpired => ("ignore-expired", Warning,
-            "An `ignore` entry's `until` date has passed, so the advisory it covered is reported again."),
-        /// An ignore that matched nothing in this lockfile.
-        IgnoreUnused => ("ignore-unused", Note,
-            "An `ignore` entry matches no advisory for the locked packages and can be removed."),
     }
 }

@@ -33,7 +33,7 @@ use crate::error::InputError;
 use crate::report::{Finding, Report, Severity};
 use crate::timefmt::Date;
 use crate::workspace::lock::{CRATES_IO_REGISTRY, CRATES_IO_SPARSE};
-use crate::workspace::{Config, LockPackage, Lockfile, Manifest, Workspace};
+use crate::workspace::{Config, LockPackage, Lockfile};
 use cfg::Policy;
 use codes::AuditCode;
 
@@ -73,17 +73,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     });
     // The workspace (for configuration and the lock), or — with --file outside any workspace —
     // just that lock with the default configuration.
-    let located = Workspace::locate(ctx).and_then(|manifest_path| {
-        let entry = Manifest::load(&manifest_path)?;
-        let root = crate::workspace::guess_root(&entry)?;
-        let root_manifest_path = root.join("Cargo.toml");
-        let root_manifest = if root_manifest_path == manifest_path {
-            entry
-        } else {
-            Manifest::load(&root_manifest_path)?
-        };
-        Ok((root, Config::from_root(&root_manifest)?))
-    });
+    let located = crate::workspace::root_config(ctx);
     let (root, config) = match (located, &given_lock) {
         (Ok(found), _) => found,
         (Err(_), Some(lock)) => (
@@ -117,6 +107,8 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
     let advisories = db::load_for(&db.path, names.iter().copied())?;
 
     let mut report = Report::new("audit", AuditCode::rules());
+    report.add_rule(crate::report::config_ignore::IGNORE_EXPIRED);
+    report.add_rule(crate::report::config_ignore::IGNORE_UNUSED);
     report.deny = policy.deny;
     let today = Date::today();
     let paths = paths::Paths::new(&lock);
@@ -246,7 +238,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
             let until = ig.until.map(|d| d.to_string()).unwrap_or_default();
             report.findings.push(
                 Finding::new(
-                    AuditCode::IgnoreExpired.rule(),
+                    crate::report::config_ignore::IGNORE_EXPIRED,
                     format!(
                         "the ignore of {} expired on {until}; the advisory is reported again (reason was: {})",
                         ig.id, ig.reason
@@ -258,7 +250,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<Report> {
         } else if !used[i] {
             report.findings.push(
                 Finding::new(
-                    AuditCode::IgnoreUnused.rule(),
+                    crate::report::config_ignore::IGNORE_UNUSED,
                     format!(
                         "the ignore of {} matches no advisory for the locked packages",
                         ig.id

@@ -125,7 +125,9 @@ fn merge(
     summary.insert("failed".into(), json!(failed || part.incomplete()));
     summary.insert("ran".into(), json!(true));
     parts.insert(part.command.to_string(), Value::Object(summary));
-    into.rules.extend(part.rules);
+    for rule in part.rules {
+        into.add_rule(rule);
+    }
     for mut f in part.findings {
         if promote_warnings && f.severity == Severity::Warning {
             f.severity = Severity::Error;

@@ -18,6 +18,9 @@ pub struct PinConfig {
     pub exact: Option<bool>,
     /// The exact toolchain the workspace must pin (like `--toolchain VER`).
     pub toolchain: Option<String>,
+    /// Finding ignores, read by [`crate::report::config_ignore`].
+    #[serde(default)]
+    pub ignore: serde::de::IgnoredAny,
 }
 
 /// Which toolchain the workspace must pin.

@@ -98,14 +98,19 @@ pub(super) fn render(
             )?;
         }
         if verbose {
-            for f in &report.suppressed {
+            for s in &report.suppressed {
+                let f = &s.finding;
                 let at = match (&f.file, f.line) {
                     (Some(file), Some(line)) => format!("{}:{line}", paths.show(file)),
                     _ => String::new(),
                 };
+                let by = match &s.reason {
+                    None => "accepted by an ignore comment".to_string(),
+                    Some(r) => format!("accepted by the configuration: {r}"),
+                };
                 writeln!(
                     out,
-                    "{} [{}] {at}: {} (accepted by an ignore comment)",
+                    "{} [{}] {at}: {} ({by})",
                     p.paint(severity_style(Severity::Note), "suppressed:"),
                     f.code,
                     f.message

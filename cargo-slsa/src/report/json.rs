@@ -43,11 +43,13 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
                 report
                     .suppressed
                     .iter()
-                    .map(|f| json!({
-                        "code": f.code,
-                        "file": f.file.as_ref().map(|p| paths.show(p)),
-                        "line": f.line,
-                        "message": f.message,
+                    .map(|s| json!({
+                        "code": s.finding.code,
+                        "file": s.finding.file.as_ref().map(|p| paths.show(p)),
+                        "line": s.finding.line,
+                        "message": s.finding.message,
+                        "by": if s.reason.is_some() { "configuration" } else { "comment" },
+                        "reason": s.reason,
                     }))
                     .collect::<Vec<_>>()
             ),

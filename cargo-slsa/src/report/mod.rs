@@ -4,6 +4,7 @@
 //! [`Change`]s (what was written) and a command-specific summary. The renderers in this module turn
 //! it into human text, JSON, SARIF 2.1.0 or GitHub annotations; nothing else in the crate prints.
 
+pub mod config_ignore;
 mod github;
 mod human;
 mod json;
@@ -116,6 +117,15 @@ pub const INPUT_ERROR: Rule = Rule {
     description: "A file could not be read or parsed, or a part could not run; everything else was still checked, and the run exits 2.",
 };
 
+/// A finding a reviewer accepted, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    /// The finding as it would have been reported.
+    pub finding: Finding,
+    /// `None` for an ignore comment beside it; the configuration entry's reason otherwise.
+    pub reason: Option<String>,
+}
+
 /// One problem found: what, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -190,9 +200,10 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Findings at or above this severity fail the run.
     pub deny: Severity,
-    /// Findings an ignore comment accepted ([`suppress`]): not counted, not failing, listed
-    /// with `-v`, in JSON and in SARIF (with their suppression).
-    pub suppressed: Vec<Finding>,
+    /// Findings an ignore comment or configuration entry accepted ([`suppress`],
+    /// [`config_ignore`]): not counted, not failing, listed with `-v`, in JSON and in SARIF
+    /// (with their suppression).
+    pub suppressed: Vec<Suppressed>,
 }
 
 impl Report {
@@ -210,6 +221,13 @@ impl Report {
         }
     }
 
+    /// Add `rule` to the report's rules unless it is there.
+    pub fn add_rule(&mut self, rule: Rule) {
+        if !self.rules.iter().any(|r| r.code == rule.code) {
+            self.rules.push(rule);
+        }
+    }
+
     /// Record that something could not be read or run (a broken file among good ones, a part of
     /// `check` without its data): an `input-error` finding at `file:line`, reported with the
     /// rest, and the run exits 2 ([`Report::incomplete`]) — what could not be looked at never
@@ -220,9 +238,7 @@ impl Report {
         line: Option<usize>,
         message: impl Into<String>,
     ) {
-        if !self.rules.iter().any(|r| r.code == INPUT_ERROR.code) {
-            self.rules.push(INPUT_ERROR);
-        }
+        self.add_rule(INPUT_ERROR);
         let mut f = Finding::new(INPUT_ERROR, message);
         if let Some(file) = file {
             f = f.at(file, line, None);

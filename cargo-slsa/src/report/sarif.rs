@@ -34,13 +34,13 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
             })
         })
         .collect();
-    let suppressed = report.suppressed.iter().map(|f| (f, true));
+    let suppressed = report.suppressed.iter().map(|s| (&s.finding, Some(s)));
     let results: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| (f, false))
+        .map(|f| (f, None))
         .chain(suppressed)
-        .map(|(f, is_suppressed)| {
+        .map(|(f, suppression)| {
             let mut text = f.message.clone();
             if let Some(fix) = &f.fix {
                 text.push_str("\nFix: ");
@@ -52,11 +52,20 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
                 "message": {"text": text},
             });
             if let Some(map) = result.as_object_mut() {
-                if is_suppressed {
-                    map.insert(
-                        "suppressions".into(),
-                        json!([{"kind": "inSource", "justification": "ignore comment"}]),
-                    );
+                match suppression.map(|s| &s.reason) {
+                    None => {}
+                    Some(None) => {
+                        map.insert(
+                            "suppressions".into(),
+                            json!([{"kind": "inSource", "justification": "ignore comment"}]),
+                        );
+                    }
+                    Some(Some(reason)) => {
+                        map.insert(
+                            "suppressions".into(),
+                            json!([{"kind": "external", "justification": reason}]),
+                        );
+                    }
                 }
                 if let Some(i) = report.rules.iter().position(|r| r.code == f.code) {
                     map.insert("ruleIndex".into(), json!(i));

@@ -9,7 +9,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{Finding, Report};
+use anyhow::Result;
+
+use super::{Finding, Report, Suppressed};
+use crate::Ctx;
+use crate::cli::Command;
 
 /// The audits `harden` shares with zizmor (same names): zizmor's comments suppress them too.
 const ZIZMOR_SHARED: &[&str] = &[
@@ -20,6 +24,91 @@ const ZIZMOR_SHARED: &[&str] = &[
     "artipacked",
     "cache-poisoning",
 ];
+
+/// Whether a finding with `code` may be accepted by a reviewer: the codes of `pin`, `audit` and
+/// `harden` (also inside `check`). Never `input-error` (what could not be looked at), never the
+/// ignore findings themselves, never `vendor --verify`'s (inside `check`: they point into
+/// vendored files that the crates' authors wrote).
+pub fn suppressible(code: &str) -> bool {
+    use crate::audit::codes::AuditCode;
+    use crate::harden::codes::HardenCode;
+    use crate::pin::codes::PinCode;
+    PinCode::ALL.iter().any(|c| c.as_str() == code)
+        || AuditCode::ALL.iter().any(|c| c.as_str() == code)
+        || HardenCode::ALL.iter().any(|c| c.as_str() == code)
+}
+
+/// The codes each configuration section may ignore, and whether the section holds nothing else.
+fn sections(command: &Command) -> Vec<(&'static str, Vec<&'static str>, bool)> {
+    use crate::audit::codes::AuditCode;
+    use crate::harden::codes::HardenCode;
+    use crate::pin::codes::PinCode;
+    let pin: Vec<_> = PinCode::ALL.iter().map(|c| c.as_str()).collect();
+    let audit: Vec<_> = AuditCode::ALL.iter().map(|c| c.as_str()).collect();
+    let harden: Vec<_> = HardenCode::ALL.iter().map(|c| c.as_str()).collect();
+    match command {
+        Command::Pin(_) => vec![("pin", pin, false)],
+        Command::Audit(_) => vec![("audit", audit, false)],
+        Command::Harden(_) => vec![("harden", harden, true)],
+        Command::Check(_) => {
+            let all = [pin.clone(), audit.clone(), harden.clone()].concat();
+            vec![
+                ("pin", pin, false),
+                ("audit", audit, false),
+                ("harden", harden, true),
+                ("check", all, true),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Accept reviewed findings of `command` (only `pin`, `audit`, `harden`, `check`): ignore
+/// comments first, then the configuration's `ignore` entries, whose expired and unused entries
+/// become findings. A configuration that cannot be read is an error (exit 2); no workspace at
+/// all (`harden` in a repository without `Cargo.toml`) means no configuration.
+pub fn apply(ctx: &Ctx, command: &Command, report: &mut Report) -> Result<()> {
+    let sections = sections(command);
+    if sections.is_empty() {
+        return Ok(());
+    }
+    inline(report);
+    let (root, config) = match crate::workspace::root_config(ctx) {
+        Ok(found) => found,
+        Err(_) if crate::workspace::Workspace::locate(ctx).is_err() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // Explicit workflow paths narrow what harden looked at; an entry elsewhere is not unused.
+    let looked_at: Vec<PathBuf> = match command {
+        Command::Harden(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        Command::Check(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        _ => Vec::new(),
+    };
+    let parts = report.summary.get("parts").cloned();
+    let today = crate::timefmt::Date::today();
+    for (section, codes, strict) in sections {
+        let ignores = super::config_ignore::load(&config, section, &codes, strict)?;
+        if ignores.is_empty() {
+            continue;
+        }
+        let part_ran = match &parts {
+            Some(p) if section != "check" => p[section]["ran"].as_bool().unwrap_or(false),
+            _ => true,
+        };
+        super::config_ignore::apply(report, &config, &root, &ignores, today, |ig| {
+            let target = root.join(&ig.path);
+            let in_view = section == "pin"
+                || section == "audit"
+                || looked_at.is_empty()
+                || looked_at
+                    .iter()
+                    .any(|p| target.starts_with(p) || p.starts_with(&target));
+            part_ran && in_view
+        });
+    }
+    report.sort();
+    Ok(())
+}
 
 /// The codes a line's `# <tool>: ignore[a, b]` comment names, for `tool`.
 fn ignored_codes<'a>(line: &'a str, tool: &str) -> Vec<&'a str> {
@@ -55,12 +144,15 @@ fn suppresses(line: &str, code: &str) -> bool {
 /// Move every finding that an ignore comment on its line, or the line above, accepts into
 /// `report.suppressed`. Findings without a file and line, and `input-error`, are never
 /// suppressed.
-pub fn inline(report: &mut Report) {
+fn inline(report: &mut Report) {
     let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
     let mut kept = Vec::with_capacity(report.findings.len());
     for f in std::mem::take(&mut report.findings) {
         if is_suppressed(&f, &mut files) {
-            report.suppressed.push(f);
+            report.suppressed.push(Suppressed {
+                finding: f,
+                reason: None,
+            });
         } else {
             kept.push(f);
         }
@@ -72,7 +164,7 @@ fn is_suppressed(f: &Finding, files: &mut HashMap<PathBuf, Option<Vec<String>>>)
     let (Some(file), Some(line)) = (&f.file, f.line) else {
         return false;
     };
-    if f.code == super::INPUT_ERROR.code || line == 0 {
+    if !suppressible(f.code) || line == 0 {
         return false;
     }
     let lines = files.entry(file.clone()).or_insert_with(|| {

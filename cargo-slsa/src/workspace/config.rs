@@ -81,6 +81,39 @@ impl Config {
         None
     }
 
+    /// `<prefix>.<command>` as written, for messages.
+    pub fn section_name(&self, command: &str) -> String {
+        format!("{}.{command}", self.prefix)
+    }
+
+    /// The text of the manifest the configuration lives in.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    /// 1-based line of each element of the array `[<prefix>.<command>] key` (inline array or
+    /// `[[…]]` array of tables), in order; empty when the key is absent.
+    pub fn array_lines(&self, command: &str, key: &str) -> Vec<Option<usize>> {
+        let Some(item) = self
+            .table
+            .as_ref()
+            .and_then(|t| t.get(command))
+            .and_then(|c| c.get(key))
+        else {
+            return Vec::new();
+        };
+        let line = |span: Option<std::ops::Range<usize>>| {
+            span.map(|s| super::line_col(&self.src, s.start).0)
+        };
+        match item {
+            toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
+                a.iter().map(|v| line(v.span())).collect()
+            }
+            toml_edit::Item::ArrayOfTables(a) => a.iter().map(|t| line(t.span())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Deserialize the section of `command` (`[<prefix>.<command>]`); default when absent.
     pub fn section<T: DeserializeOwned + Default>(&self, command: &str) -> Result<T> {
         let Some(item) = self.table.as_ref().and_then(|t| t.get(command)) else {

@@ -278,6 +278,21 @@ impl Workspace {
 /// Where cargo will look for the workspace root: the entry manifest if it has `[workspace]`, else
 /// `package.workspace`, else the nearest ancestor whose manifest has `[workspace]`. Used only to
 /// find a journaled lock before cargo runs; cargo's answer is authoritative afterwards.
+/// The workspace root and its `[workspace.metadata.slsa]` configuration, from the manifest cargo
+/// would use ([`Workspace::locate`]) — without running cargo.
+pub fn root_config(ctx: &Ctx) -> Result<(PathBuf, Config)> {
+    let manifest_path = Workspace::locate(ctx)?;
+    let entry = Manifest::load(&manifest_path)?;
+    let root = guess_root(&entry)?;
+    let root_manifest_path = root.join("Cargo.toml");
+    let root_manifest = if root_manifest_path == manifest_path {
+        entry
+    } else {
+        Manifest::load(&root_manifest_path)?
+    };
+    Ok((root, Config::from_root(&root_manifest)?))
+}
+
 pub(crate) fn guess_root(entry: &Manifest) -> Result<PathBuf> {
     let dir = entry
         .path

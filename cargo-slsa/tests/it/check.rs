@@ -229,3 +229,128 @@ fn a_vendor_directory_is_verified() {
     assert_eq!(codes(&report), ["vendor-modified"]);
     assert_eq!(report["summary"]["parts"]["vendor"]["failed"], true);
 }
+
+#[test]
+fn configured_ignores_accept_reviewed_findings_of_every_part() {
+    let (env, project, db) = fixture();
+    let dbp = db.path().to_str().expect("utf-8");
+    let manifest = std::fs::read_to_string(project.path().join("Cargo.toml")).expect("manifest");
+    let with = |config: &str| format!("{manifest}\n{config}");
+    // One entry in harden's own section, one in check's (any part's code), next to an advisory
+    // ignore of another id in audit's list.
+    project.write(
+        "Cargo.toml",
+        with(
+            "[package.metadata.slsa.harden]\nignore = [\n  { code = \"unpinned-uses\", path = \".github/workflows\", line = 9, reason = \"reviewed\" },\n]\n\n[package.metadata.slsa.audit]\nignore = [{ id = \"RUSTSEC-2000-0001\", reason = \"another crate\" }]\n\n[package.metadata.slsa.check]\nignore = [{ code = \"vulnerability\", path = \"Cargo.lock\", reason = \"not reachable\" }]\n",
+        ),
+    );
+    let report = json(&slsa(
+        &env,
+        project.path(),
+        &["check", "--db", dbp, "--offline", "--format", "json"],
+    ));
+    assert_eq!(
+        codes(&report),
+        ["ignore-unused"],
+        "the audit ignore of another advisory is unused; nothing else is left: {report:#}"
+    );
+    let by: Vec<(&str, &str)> = report["summary"]["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .map(|s| {
+            (
+                s["code"].as_str().expect("code"),
+                s["reason"].as_str().expect("reason"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("unpinned-uses", "reviewed"),
+            ("vulnerability", "not reachable")
+        ]
+    );
+    let sarif = json(&slsa(
+        &env,
+        project.path(),
+        &["check", "--db", dbp, "--offline", "--format", "sarif"],
+    ));
+    let kinds: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["suppressions"][0]["justification"].as_str())
+        .collect();
+    assert_eq!(kinds, ["reviewed", "not reachable"]);
+
+    // An expired entry stops accepting and says so; an entry whose line is elsewhere accepts
+    // nothing — the finding is back and the entry is reported as unused.
+    project.write(
+        "Cargo.toml",
+        with(
+            "[package.metadata.slsa.harden]\nignore = [\n  { code = \"unpinned-uses\", path = \".github/workflows/ci.yml\", line = 11, reason = \"r\" },\n  { code = \"vulnerability\", path = \"Cargo.lock\", reason = \"r\" },\n]\n",
+        ),
+    );
+    let out = slsa(
+        &env,
+        project.path(),
+        &["check", "--db", dbp, "--offline", "--format", "json"],
+    )
+    .assert_code(2);
+    assert!(
+        out.stderr.contains("Cargo.toml:")
+            && out
+                .stderr
+                .contains("`vulnerability` is not a finding code of `harden`"),
+        "a section names only its command's codes: {out:?}"
+    );
+    project.write(
+        "Cargo.toml",
+        with(
+            "[package.metadata.slsa.harden]\nignore = [\n  { code = \"unpinned-uses\", path = \".github/workflows/ci.yml\", line = 11, reason = \"r\" },\n]\n[package.metadata.slsa.check]\nignore = [{ code = \"vulnerability\", path = \"Cargo.lock\", reason = \"r\", until = \"2020-01-01\" }]\n",
+        ),
+    );
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &["check", "--db", dbp, "--offline", "--format", "json"],
+        )
+        .assert_code(1),
+    );
+    assert_eq!(
+        codes(&report),
+        [
+            "ignore-expired",
+            "ignore-unused",
+            "unpinned-uses",
+            "vulnerability"
+        ],
+        "{report:#}"
+    );
+    // A part that was skipped could not have used its entries: not reported as unused.
+    let report = json(
+        &slsa(
+            &env,
+            project.path(),
+            &[
+                "check",
+                "--db",
+                dbp,
+                "--offline",
+                "--skip",
+                "harden",
+                "--format",
+                "json",
+            ],
+        )
+        .assert_code(1),
+    );
+    assert_eq!(
+        codes(&report),
+        ["ignore-expired", "vulnerability"],
+        "{report:#}"
+    );
+}

@@ -1016,3 +1016,100 @@ fn fix_makes_the_mechanical_fixes_and_they_read_back() {
         "{after}"
     );
 }
+
+#[test]
+fn configured_ignores_are_validated_before_anything_is_accepted() {
+    let env = Env::new();
+    let wf = "name: r\non: push\npermissions: write-all\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo hi\n";
+    let project = project_with(wf);
+    project.write(".github/workflows/other.yml", wf);
+    let manifest = |ignore: &str| {
+        format!(
+            "[workspace]\nmembers = []\n\n[workspace.metadata.slsa.harden]\nignore = [\n  {ignore},\n]\n"
+        )
+    };
+    // Each bad entry is exit 2 at its own line, and --fix writes nothing.
+    for (entry, says) in [
+        (
+            r#"{ code = "excessive-permissions", path = ".github/workflows/release.yml" }"#,
+            "no `reason`",
+        ),
+        (
+            r#"{ code = "excessive-permissions", reason = "r" }"#,
+            "no `path`",
+        ),
+        (
+            r#"{ code = "excessive-permissions", path = "../elsewhere/release.yml", reason = "r" }"#,
+            "stay inside it",
+        ),
+        (
+            r#"{ code = "input-error", path = ".github", reason = "r" }"#,
+            "not a finding code of `harden`",
+        ),
+        (
+            r#"{ code = "excessive-permission", path = ".github", reason = "r" }"#,
+            "not a finding code of `harden`",
+        ),
+        (
+            r#"{ code = "excessive-permissions", path = ".github", reason = "r", until = "soon" }"#,
+            "not a date",
+        ),
+        (
+            r#"{ code = "excessive-permissions", path = ".github", reason = "r", line = 0 }"#,
+            "not a line number",
+        ),
+        (
+            r#"{ code = "excessive-permissions", path = ".github", reason = "r", lines = 3 }"#,
+            "lines",
+        ),
+    ] {
+        project.write("Cargo.toml", manifest(entry));
+        let before = tree(project.path());
+        let out = slsa(&env, project.path(), &["harden", "--fix"]).assert_code(2);
+        assert!(
+            out.stderr.contains("Cargo.toml:6") && out.stderr.contains(says),
+            "{entry}: {out:?}"
+        );
+        assert_eq!(tree(project.path()), before, "{entry}: nothing written");
+    }
+    // A directory covers both files; with one file named on the command line, an entry for
+    // another file is not called unused — that file was not looked at.
+    project.write(
+        "Cargo.toml",
+        manifest(
+            r#"{ code = "excessive-permissions", path = ".github/workflows", line = 3, reason = "release jobs tag" },
+  { code = "excessive-permissions", path = ".github/workflows/other.yml", reason = "r" }"#,
+        ),
+    );
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+    assert_eq!(
+        report["summary"]["suppressed"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        findings(&report).into_iter().collect::<Vec<_>>(),
+        [("ignore-unused".to_string(), 7)],
+        "the second entry accepted nothing the first did not: {report:#}"
+    );
+    let report = json(&slsa(
+        &env,
+        project.path(),
+        &[
+            "harden",
+            ".github/workflows/release.yml",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(
+        findings(&report).is_empty(),
+        "other.yml was not looked at: {report:#}"
+    );
+    // Human -v says which entry accepted it and why.
+    let out = slsa(&env, project.path(), &["harden", "-v"]).assert_success();
+    assert!(
+        out.stdout
+            .contains("accepted by the configuration: release jobs tag"),
+        "{out:?}"
+    );
+}

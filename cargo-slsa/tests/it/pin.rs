@@ -771,3 +771,34 @@ fn offline_never_touches_the_network() {
         env.registry().requests()
     );
 }
+
+#[test]
+fn a_configured_ignore_accepts_a_pin_finding_next_to_the_pin_policy() {
+    let env = Env::new();
+    publish_basics(&env);
+    let manifest = format!(
+        "{}\n[package.metadata.slsa.pin]\nexact = false\nignore = [{{ code = \"toolchain-unpinned\", path = \"rust-toolchain.toml\", reason = \"a library tested on stable\" }}]\n",
+        basic_manifest("solo", &[])
+    );
+    let project = Project::new()
+        .file("Cargo.toml", &manifest)
+        .file("src/lib.rs", "")
+        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n")
+        .build();
+    generate_lockfile(&env, &project);
+    let out = slsa(&env, project.path(), &["pin", "--check", "-v"]).assert_success();
+    assert!(
+        out.stdout.contains("1 suppressed")
+            && out
+                .stdout
+                .contains("accepted by the configuration: a library tested on stable"),
+        "{out:?}"
+    );
+    // The policy keys beside it are still checked.
+    project.write(
+        "Cargo.toml",
+        manifest.replace("exact = false", "exactly = false"),
+    );
+    let out = slsa(&env, project.path(), &["pin", "--check"]).assert_code(2);
+    assert!(out.stderr.contains("exactly"), "{out:?}");
+}

@@ -100,6 +100,11 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         cargo_slsa::attest::AttestCode::rules(),
         cargo_slsa::verify::VerifyCode::rules(),
         cargo_slsa::update::UpdateCode::rules(),
+        vec![
+            cargo_slsa::report::INPUT_ERROR,
+            cargo_slsa::report::config_ignore::IGNORE_EXPIRED,
+            cargo_slsa::report::config_ignore::IGNORE_UNUSED,
+        ],
     ]
     .concat();
     let mut seen = std::collections::BTreeSet::new();
