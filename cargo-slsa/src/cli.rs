@@ -302,9 +302,17 @@ pub struct HardenArgs {
     pub paths: Vec<PathBuf>,
 
     /// Fix what can be fixed: pin `uses:` to commit SHAs (needs the GitHub API and a token in
-    /// GITHUB_TOKEN or GH_TOKEN) and add `permissions: contents: read` where none is set.
+    /// GITHUB_TOKEN or GH_TOKEN; the tag stays as a comment), add `permissions: contents: read`
+    /// where none is set (naming jobs that need more), `persist-credentials: false` on
+    /// checkouts, `--locked` on cargo commands (when a Cargo.lock is committed), and move
+    /// untrusted `${{ … }}` out of bash/sh `run:` scripts into `env:`. Every edit is re-parsed
+    /// before it is written.
     #[arg(long)]
     pub fix: bool,
+
+    /// With --fix: write nothing; print the unified diff of what would change.
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
 
     /// GitHub API base URL (GitHub Enterprise, or a test server).
     #[arg(

@@ -1,7 +1,9 @@
 //! `harden --fix`: pins `uses:` to the commit SHA its tag or branch points at (resolved through
 //! the GitHub API, the tag kept as a trailing `# tag` comment) and adds a top-level
 //! `permissions: contents: read` block to workflows that have none; the mechanical fixes
-//! (`persist-credentials: false`, `--locked`) are planned in [`super::mechanical`].
+//! (`persist-credentials: false`, `--locked`) are planned in [`super::mechanical`], and the
+//! move of untrusted expressions into `env:` in [`super::injection_fix`], as a second pass over
+//! the first one's result. With `--dry-run` nothing is written: the diff is returned.
 //!
 //! Edits are byte-exact replacements and insertions in the original text: only the `uses:`
 //! value changes on its line, and the permissions block is inserted before `jobs:`; every other
@@ -31,6 +33,8 @@ pub struct Outcome {
     pub pinned: usize,
     /// `uses:` that could not be resolved.
     pub unresolved: usize,
+    /// With `--dry-run`: the unified diff of what would be written (nothing is).
+    pub diff: String,
 }
 
 /// A byte edit: replace `start..end` with `text`.
@@ -175,32 +179,64 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
                 ));
             }
         }
-        if edits.is_empty() {
-            continue;
-        }
-        let new = apply_edits(input.src(), edits);
-        if new == input.src() {
-            continue;
-        }
+        let mut new = apply_edits(input.src(), edits);
         // Never write what does not read back as intended.
-        if let Err(why) = verify(&new, &expected, adds_permissions) {
+        if new != input.src()
+            && let Err(why) = verify(&new, &expected, adds_permissions)
+        {
             out.notes.push(format!(
                 "{}: not changed, the fix could not be applied safely ({why})",
                 input.path.display()
             ));
             continue;
         }
-        out.pinned += pinned_here;
-        if fsx::write_if_changed(&input.path, new.as_bytes())? {
-            for d in descriptions {
-                out.changes.push(Change {
-                    file: input.path.clone(),
-                    description: d,
-                });
+        // Second pass, on the result of the first: untrusted expressions out of `run:` into
+        // `env:` (its own check compares the whole document).
+        if let Ok(first) = Input::parse(&input.path, new.clone()) {
+            let mut moved = Vec::new();
+            let (edits, rewrites) = super::injection_fix::plan(&first, &mut moved, &mut out.notes);
+            if !edits.is_empty() {
+                let second = apply_edits(first.src(), edits);
+                match super::injection_fix::check(&first.value, &second, &rewrites) {
+                    Ok(()) => {
+                        new = second;
+                        descriptions.extend(moved);
+                    }
+                    Err(why) => out.notes.push(format!(
+                        "{}: template injections left as they are ({why})",
+                        input.path.display()
+                    )),
+                }
             }
+        }
+        if new == input.src() {
+            continue;
+        }
+        out.pinned += pinned_here;
+        let changes = descriptions.into_iter().map(|d| Change {
+            file: input.path.clone(),
+            description: d,
+        });
+        if args.dry_run {
+            let shown = input.path.strip_prefix(&ctx.cwd).unwrap_or(&input.path);
+            out.diff.push_str(&unified_diff(shown, input.src(), &new));
+            out.changes.extend(changes);
+        } else if fsx::write_if_changed(&input.path, new.as_bytes())? {
+            out.changes.extend(changes);
         }
     }
     Ok(out)
+}
+
+/// A unified diff of one file, as `a/PATH` and `b/PATH` with PATH relative to the working
+/// directory, so `git apply` run there reads it.
+fn unified_diff(path: &std::path::Path, old: &str, new: &str) -> String {
+    let shown = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        .to_string()
 }
 
 /// Replace the ref in the `uses:` value with `sha` and keep the ref as a comment: `# <ref>` after

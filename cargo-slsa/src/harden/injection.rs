@@ -844,6 +844,49 @@ pub fn template_injection(input: &Input) -> Vec<Hit> {
     out
 }
 
+/// Each step's `run:` script with the expressions in it that carry untrusted text (a context at
+/// warning or error): (step, [(expression body as written, its first such context)]), distinct
+/// bodies in order of appearance — what `--fix` moves into `env:` ([`super::injection_fix`]).
+pub(super) fn flagged_in_runs(input: &Input) -> Vec<(StepRef<'_>, Vec<(String, String)>)> {
+    let jobs: Vec<(String, &Value)> = walk::jobs(input)
+        .into_iter()
+        .map(|j| (j.id.to_string(), j.value))
+        .collect();
+    let mut out = Vec::new();
+    for s in walk::steps(input) {
+        let Some(decoded) = s.value.get("run").and_then(Value::as_str) else {
+            continue;
+        };
+        let job = s
+            .job
+            .and_then(|id| jobs.iter().find(|(j, _)| j == id).map(|(_, v)| *v));
+        let scope = Scope {
+            input,
+            step: &s,
+            job,
+        };
+        let mut bodies: Vec<(String, String)> = Vec::new();
+        for (_, body) in expressions(decoded) {
+            let Some(ctxs) = parse(body) else { continue };
+            let flagged = ctxs.iter().find(|(pattern, cs, ce, call_led)| {
+                let text = body.get(*cs..*ce).unwrap_or(pattern).trim();
+                scope
+                    .classify(pattern, text, *call_led)
+                    .is_some_and(|sev| sev >= Severity::Warning)
+            });
+            if let Some((pattern, ..)) = flagged
+                && !bodies.iter().any(|(b, _)| b == body)
+            {
+                bodies.push((body.to_string(), pattern.clone()));
+            }
+        }
+        if !bodies.is_empty() {
+            out.push((s, bodies));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,11 @@ impl Input {
     pub fn load(path: &Path) -> Result<Input> {
         let src =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(path, src)
+    }
+
+    /// Parse `src` as the content of `path` (a fix's result, before it is written).
+    pub fn parse(path: &Path, src: String) -> Result<Input> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let is_action = name == "action.yml" || name == "action.yaml";
         let located = |e: &yaml_serde::Error, what: &str| {

@@ -16,6 +16,7 @@ pub mod codes;
 mod deploy;
 mod fix;
 mod injection;
+mod injection_fix;
 pub mod input;
 mod mechanical;
 mod perms;
@@ -161,8 +162,18 @@ pub fn run(ctx: &Ctx, args: &HardenArgs) -> Result<Report> {
         return Ok(report);
     }
     let outcome = fix::apply(ctx, args, &inputs, lock_committed(&repo_root(ctx)))?;
-    // Re-audit what is on disk now.
-    let (mut after, _) = audit(ctx, &args.paths)?;
+    // Re-audit what is on disk now (a dry run wrote nothing: its findings stand, its changes
+    // are what it would write).
+    let (mut after, _) = if args.dry_run {
+        report.diff = outcome.diff;
+        report.notes.push(match outcome.changes.len() {
+            0 => "--dry-run: nothing to change".to_string(),
+            n => format!("--dry-run: {n} change(s) above would be made; nothing was written"),
+        });
+        (report, inputs)
+    } else {
+        audit(ctx, &args.paths)?
+    };
     after.changes = outcome.changes;
     after.notes.extend(outcome.notes);
     after.summary.insert("pinned".into(), json!(outcome.pinned));

@@ -45,6 +45,25 @@ pub(super) fn render(
         .fg_color(Some(AnsiColor::Blue.into()))
         .effects(Effects::BOLD);
 
+    if !report.diff.is_empty() {
+        let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
+        let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+        for line in report.diff.lines() {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                p.paint(bold, line)
+            } else if line.starts_with('+') {
+                p.paint(green, line)
+            } else if line.starts_with('-') {
+                p.paint(red, line)
+            } else if line.starts_with("@@") {
+                p.paint(blue, line)
+            } else {
+                line.to_string()
+            };
+            writeln!(out, "{styled}")?;
+        }
+        writeln!(out)?;
+    }
     for f in &report.findings {
         let head = format!("{}[{}]", f.severity.as_str(), f.code);
         writeln!(
@@ -92,7 +111,14 @@ pub(super) fn render(
             writeln!(
                 out,
                 "{} {}: {}",
-                p.paint(green, "changed"),
+                p.paint(
+                    green,
+                    if report.diff.is_empty() {
+                        "changed"
+                    } else {
+                        "would change"
+                    }
+                ),
                 paths.show(&c.file),
                 c.description
             )?;

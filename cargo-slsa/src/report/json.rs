@@ -36,6 +36,9 @@ pub(super) fn to_value(report: &Report, paths: &PathStyle<'_>) -> Value {
     summary.insert("notes".into(), json!(report.count(Severity::Note)));
     summary.insert("failed".into(), json!(report.failed()));
     summary.insert("messages".into(), json!(report.notes));
+    if !report.diff.is_empty() {
+        summary.insert("diff".into(), json!(report.diff));
+    }
     if !report.suppressed.is_empty() {
         summary.insert(
             "suppressed".into(),

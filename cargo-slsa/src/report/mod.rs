@@ -204,6 +204,9 @@ pub struct Report {
     /// [`config_ignore`]): not counted, not failing, listed with `-v`, in JSON and in SARIF
     /// (with their suppression).
     pub suppressed: Vec<Suppressed>,
+    /// A dry run's unified diff of what it would write (empty otherwise): printed before the
+    /// findings in human output, `summary.diff` in JSON.
+    pub diff: String,
 }
 
 impl Report {
@@ -218,6 +221,7 @@ impl Report {
             notes: Vec::new(),
             deny: Severity::Error,
             suppressed: Vec::new(),
+            diff: String::new(),
         }
     }
 

@@ -266,6 +266,11 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
         )
         // The mechanical fixes (a Cargo.lock is committed): --locked after each cargo command.
         .replace("cargo build --release", "cargo build --locked --release")
+        // The branch name moves out of the script into the step's environment.
+        .replace(
+            "      - name: Build\n        run: |\n          echo \"building ${{ github.ref_name }}\"",
+            "      - name: Build\n        env:\n          REF_NAME: ${{ github.ref_name }}\n        run: |\n          echo \"building ${REF_NAME}\"",
+        )
         .replace("cargo publish --token", "cargo publish --locked --token")
         .replace(
             "Swatinem/rust-cache@v2\n",
@@ -279,7 +284,12 @@ fn fix_pins_uses_and_adds_permissions_changing_nothing_else() {
     assert_eq!(after, expected);
     // What is left: the docker image, the trigger, the cache, credentials and the injection.
     let left: BTreeSet<String> = findings(&report).into_iter().map(|(c, _)| c).collect();
-    for fixed in ["excessive-permissions", "artipacked", "cargo-unlocked"] {
+    for fixed in [
+        "excessive-permissions",
+        "artipacked",
+        "cargo-unlocked",
+        "template-injection",
+    ] {
         assert!(!left.contains(fixed), "{fixed}: {report:#}");
     }
     assert_eq!(
@@ -1112,4 +1122,182 @@ fn configured_ignores_are_validated_before_anything_is_accepted() {
             .contains("accepted by the configuration: release jobs tag"),
         "{out:?}"
     );
+}
+
+/// A workflow whose scripts expand an issue title and body in every quoting a script uses.
+const INJECTED: &str = "name: t
+on: issues
+permissions:
+  contents: read
+env:
+  TITLE_FROM: ${{ github.event.issue.title }}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo \"title: ${{ github.event.issue.title }}\"
+          echo 'body: ${{ github.event.issue.body }}'
+          echo ${{ env.TITLE_FROM }} / ${{ github.event.issue.title }}
+      - name: with env
+        env:
+          ISSUE_TITLE: taken
+        run: echo \"${{ github.event.issue.title }}\" $ISSUE_TITLE
+      - name: cmd
+        shell: cmd
+        run: echo ${{ github.event.issue.title }}
+      - name: heredoc
+        run: |
+          cat <<'EOF'
+          ${{ github.event.issue.title }}
+          EOF
+  w:
+    runs-on: windows-latest
+    steps:
+      - run: Write-Output \"${{ github.event.issue.title }}\"
+      - run: Write-Output '${{ github.event.issue.title }}'
+";
+
+/// What GitHub does with a script: every `${{ github.event.issue.* }}` replaced by its value.
+fn expand(script: &str, title: &str, body: &str) -> String {
+    script
+        .replace("${{ github.event.issue.title }}", title)
+        .replace("${{ github.event.issue.body }}", body)
+        .replace("${{ env.TITLE_FROM }}", title)
+}
+
+fn bash(script: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut c = std::process::Command::new("bash");
+    c.arg("-c").arg(script).current_dir(dir).env_clear();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = run(c).assert_success();
+    out.stdout
+}
+
+#[test]
+fn fix_moves_untrusted_expressions_into_env_and_keeps_what_scripts_print() {
+    let env = Env::new();
+    let project = project_with(INJECTED);
+    let path = ".github/workflows/release.yml";
+    // --dry-run: the diff, nothing written.
+    let before = tree(project.path());
+    let dry = slsa(&env, project.path(), &["harden", "--fix", "--dry-run"]).assert_code(1);
+    assert_eq!(tree(project.path()), before, "a dry run writes nothing");
+    assert!(
+        dry.stdout.contains(&format!("--- a/{path}"))
+            && dry
+                .stdout
+                .contains("+          ISSUE_BODY: ${{ github.event.issue.body }}")
+            && dry.stdout.contains("would change"),
+        "{dry:?}"
+    );
+    let diff: String = dry
+        .stdout
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+
+    slsa(&env, project.path(), &["harden", "--fix"]);
+    let fixed = project.read(path);
+    let value: yaml_serde::Value = yaml_serde::from_str(&fixed).expect("still YAML");
+    let steps = &value["jobs"]["a"]["steps"];
+    // The first script reads variables; the title's is named after it, the env reference is
+    // read from the environment directly.
+    let script = steps[0]["run"].as_str().expect("run");
+    assert_eq!(
+        script,
+        "echo \"title: ${ISSUE_TITLE}\"\necho 'body: '\"${ISSUE_BODY}\"''\necho ${TITLE_FROM} / ${ISSUE_TITLE}\n"
+    );
+    assert_eq!(
+        steps[0]["env"]["ISSUE_TITLE"].as_str(),
+        Some("${{ github.event.issue.title }}")
+    );
+    // A name already in the step's env is not reused for something else.
+    assert_eq!(
+        steps[1]["run"].as_str(),
+        Some("echo \"${ISSUE_TITLE_2}\" $ISSUE_TITLE")
+    );
+    assert_eq!(steps[1]["env"]["ISSUE_TITLE"].as_str(), Some("taken"));
+    // cmd and a here-document are left for a person.
+    assert!(steps[2]["run"].as_str().is_some_and(|r| r.contains("${{")));
+    assert!(steps[3]["run"].as_str().is_some_and(|r| r.contains("${{")));
+    // Windows runners default to PowerShell: `${env:…}`, except inside single quotes.
+    let w = &value["jobs"]["w"]["steps"];
+    assert_eq!(
+        w[0]["run"].as_str(),
+        Some("Write-Output \"${env:ISSUE_TITLE}\"")
+    );
+    assert!(w[1]["run"].as_str().is_some_and(|r| r.contains("${{")));
+
+    // The diff printed by the dry run is exactly what --fix wrote.
+    let scratch = Project::new().file(path, INJECTED).build();
+    let mut apply = std::process::Command::new("git");
+    apply.arg("apply").arg("-").current_dir(scratch.path());
+    let mut child = apply
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git apply");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(diff.as_bytes())
+        .expect("diff to git apply");
+    assert!(child.wait().expect("git apply").success());
+    assert_eq!(scratch.read(path), fixed);
+
+    // The rewritten script prints what GitHub's expansion printed, for an ordinary title...
+    let original = value_of(INJECTED, 0);
+    let (title, body) = ("Crash on start", "it's broken");
+    let vars = [
+        ("ISSUE_TITLE", title),
+        ("ISSUE_BODY", body),
+        ("TITLE_FROM", title),
+    ];
+    assert_eq!(
+        bash(script, project.path(), &vars),
+        bash(&expand(&original, title, "its broken"), project.path(), &[])
+            .replace("its broken", body)
+    );
+    // ...and runs nothing an attacker writes into one.
+    let evil = "$(touch pwned-title)\"; touch pwned-quote; echo \"";
+    let evil_body = "'; touch pwned-body; echo '";
+    bash(
+        script,
+        project.path(),
+        &[
+            ("ISSUE_TITLE", evil),
+            ("ISSUE_BODY", evil_body),
+            ("TITLE_FROM", evil),
+        ],
+    );
+    for f in ["pwned-title", "pwned-quote", "pwned-body"] {
+        assert!(!project.path().join(f).exists(), "{f} was created");
+    }
+    // The original is injectable (the test can fail).
+    bash(&expand(&original, evil, "x"), project.path(), &[]);
+    assert!(project.path().join("pwned-quote").exists());
+
+    // What is left is reported, with why; a second run changes nothing.
+    let again = slsa(&env, project.path(), &["harden", "--fix"]);
+    assert_eq!(project.read(path), fixed, "idempotent");
+    assert!(
+        again.stdout.contains("its shell is `cmd`")
+            && again.stdout.contains("here-document")
+            && again.stdout.contains("PowerShell single-quoted"),
+        "{again:?}"
+    );
+}
+
+/// The `run:` of the first step of job `a` in a workflow.
+fn value_of(workflow: &str, step: usize) -> String {
+    let v: yaml_serde::Value = yaml_serde::from_str(workflow).expect("yaml");
+    v["jobs"]["a"]["steps"][step]["run"]
+        .as_str()
+        .expect("run")
+        .to_string()
 }
