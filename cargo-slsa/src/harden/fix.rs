@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use super::audits::{self, Hit};
+use super::codes::HardenCode;
 use super::input::{Input, Kind};
 use super::walk::split_uses;
 use crate::Ctx;
@@ -45,8 +46,22 @@ pub(super) struct Edit {
 }
 
 /// Plan and apply every fix.
-pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> Result<Outcome> {
+/// Whether a reviewer accepted the finding `code` at `line` of the file being fixed.
+pub(super) type Accepted<'a> = dyn Fn(&str, usize) -> bool + 'a;
+
+pub fn apply(
+    ctx: &Ctx,
+    args: &HardenArgs,
+    inputs: &[Input],
+    has_lock: bool,
+    accepted_findings: &[crate::report::Finding],
+) -> Result<Outcome> {
     let mut out = Outcome::default();
+    let accepted_in = |path: &std::path::Path, code: &str, line: usize| {
+        accepted_findings
+            .iter()
+            .any(|f| f.code == code && f.line == Some(line) && f.file.as_deref() == Some(path))
+    };
     // 1. Which uses need resolving.
     let mut wanted: Vec<(usize, Hit)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -55,6 +70,7 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
                 .uses
                 .as_ref()
                 .is_some_and(|(_, u)| !u.starts_with("docker://"))
+                && !accepted_in(&input.path, hit.code.as_str(), hit.line)
             {
                 wanted.push((i, hit));
             }
@@ -122,6 +138,7 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
 
     // 3. Plan edits per file.
     for (i, input) in inputs.iter().enumerate() {
+        let accepted = |code: &str, line: usize| accepted_in(&input.path, code, line);
         let mut edits = Vec::new();
         let mut descriptions = Vec::new();
         let mut expected: Vec<(Vec<super::input::Seg>, String)> = Vec::new();
@@ -155,14 +172,20 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
         // The mechanical fixes: the token off the disk, cargo on the lock.
         edits.extend(super::mechanical::persist_credentials(
             input,
+            &accepted,
             &mut descriptions,
         ));
         if has_lock {
-            edits.extend(super::mechanical::locked(input, &mut descriptions));
+            edits.extend(super::mechanical::locked(
+                input,
+                &accepted,
+                &mut descriptions,
+            ));
         }
         let mut adds_permissions = false;
         if let Kind::Workflow(_) = input.kind
             && !input.exists(&ypath!["permissions"])
+            && !accepted(HardenCode::ExcessivePermissions.as_str(), input.line(&[]))
             && let Some(e) = permissions_edit(input)
         {
             let hit_line = input.key_line(&ypath!["jobs"]);
@@ -194,7 +217,19 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
         // `env:` (its own check compares the whole document).
         if let Ok(first) = Input::parse(&input.path, new.clone()) {
             let mut moved = Vec::new();
-            let (edits, rewrites) = super::injection_fix::plan(&first, &mut moved, &mut out.notes);
+            // Lines shift by the first pass's insertions: accepted injections are found by
+            // the text of their line, which the first pass does not change.
+            let accepted_lines = accepted_lines(input, accepted_findings, "template-injection");
+            let (edits, rewrites) = super::injection_fix::plan(
+                &first,
+                &|line: usize| {
+                    first
+                        .line_text(line)
+                        .is_some_and(|t| accepted_lines.contains(&t))
+                },
+                &mut moved,
+                &mut out.notes,
+            );
             if !edits.is_empty() {
                 let second = apply_edits(first.src(), edits);
                 match super::injection_fix::check(&first.value, &second, &rewrites) {
@@ -226,6 +261,19 @@ pub fn apply(ctx: &Ctx, args: &HardenArgs, inputs: &[Input], has_lock: bool) -> 
         }
     }
     Ok(out)
+}
+
+/// The text of each line of `input` where a finding `code` was accepted.
+fn accepted_lines<'a>(
+    input: &'a Input,
+    accepted: &[crate::report::Finding],
+    code: &str,
+) -> Vec<&'a str> {
+    accepted
+        .iter()
+        .filter(|f| f.code == code && f.file.as_deref() == Some(input.path.as_path()))
+        .filter_map(|f| input.line_text(f.line?))
+        .collect()
 }
 
 /// A unified diff of one file, as `a/PATH` and `b/PATH` with PATH relative to the working

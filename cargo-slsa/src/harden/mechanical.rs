@@ -6,12 +6,17 @@
 //! (see `fix::verify`). Block-style YAML only: a flow-style step is left as it is.
 
 use super::audits::{run_script, shell_commands, unlocked_cargo_at};
-use super::fix::Edit;
+use super::codes::HardenCode;
+use super::fix::{Accepted, Edit};
 use super::input::Input;
 use super::walk::{self, split_uses};
 
 /// `persist-credentials: false` for each checkout without it; the routes of the steps changed.
-pub(super) fn persist_credentials(input: &Input, descriptions: &mut Vec<String>) -> Vec<Edit> {
+pub(super) fn persist_credentials(
+    input: &Input,
+    accepted: &Accepted<'_>,
+    descriptions: &mut Vec<String>,
+) -> Vec<Edit> {
     let mut out = Vec::new();
     let steps = walk::steps(input);
     for (i, s) in steps.iter().enumerate() {
@@ -19,7 +24,10 @@ pub(super) fn persist_credentials(input: &Input, descriptions: &mut Vec<String>)
             .str("uses")
             .and_then(split_uses)
             .is_some_and(|(n, _)| n.eq_ignore_ascii_case("actions/checkout"));
-        if !is_checkout || s.with("persist-credentials").is_some() {
+        if !is_checkout
+            || s.with("persist-credentials").is_some()
+            || accepted(HardenCode::Artipacked.as_str(), input.line(&s.route))
+        {
             continue;
         }
         // A job that pushes with the persisted token would break: left for a person to decide
@@ -86,7 +94,11 @@ pub(super) fn persist_credentials(input: &Input, descriptions: &mut Vec<String>)
 }
 
 /// ` --locked` after the subcommand of every cargo command that resolves without it.
-pub(super) fn locked(input: &Input, descriptions: &mut Vec<String>) -> Vec<Edit> {
+pub(super) fn locked(
+    input: &Input,
+    accepted: &Accepted<'_>,
+    descriptions: &mut Vec<String>,
+) -> Vec<Edit> {
     let mut out = Vec::new();
     for s in walk::steps(input) {
         let Some((start, text)) = run_script(input, &s) else {
@@ -97,6 +109,12 @@ pub(super) fn locked(input: &Input, descriptions: &mut Vec<String>) -> Vec<Edit>
                 continue;
             };
             let pos = start + offset + at;
+            if accepted(
+                HardenCode::CargoUnlocked.as_str(),
+                input.line_of_offset(pos),
+            ) {
+                continue;
+            }
             out.push(Edit {
                 start: pos,
                 end: pos,

@@ -161,7 +161,16 @@ pub fn run(ctx: &Ctx, args: &HardenArgs) -> Result<Report> {
             .push("--fix changed nothing: fix the files that could not be read first".into());
         return Ok(report);
     }
-    let outcome = fix::apply(ctx, args, &inputs, lock_committed(&repo_root(ctx)))?;
+    // What a reviewer accepted stays as it is: an accepted `artipacked` is a job that needs its
+    // token, an accepted injection a script someone read.
+    let accepted = crate::report::suppress::accepted_by_harden(ctx, &args.paths, &report)?;
+    let outcome = fix::apply(
+        ctx,
+        args,
+        &inputs,
+        lock_committed(&repo_root(ctx)),
+        &accepted,
+    )?;
     // Re-audit what is on disk now (a dry run wrote nothing: its findings stand, its changes
     // are what it would write).
     let (mut after, _) = if args.dry_run {

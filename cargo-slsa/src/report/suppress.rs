@@ -68,7 +68,34 @@ fn sections(command: &Command) -> Vec<(&'static str, Vec<&'static str>, bool)> {
 /// become findings. A configuration that cannot be read is an error (exit 2); no workspace at
 /// all (`harden` in a repository without `Cargo.toml`) means no configuration.
 pub fn apply(ctx: &Ctx, command: &Command, report: &mut Report) -> Result<()> {
-    let sections = sections(command);
+    // Explicit workflow paths narrow what harden looked at; an entry elsewhere is not unused.
+    let looked_at: Vec<PathBuf> = match command {
+        Command::Harden(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        Command::Check(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        _ => Vec::new(),
+    };
+    apply_sections(ctx, sections(command), &looked_at, report)
+}
+
+/// The findings of a `harden` report that a reviewer accepted (by comment or configuration):
+/// `--fix` leaves what they point at as it is.
+pub fn accepted_by_harden(ctx: &Ctx, paths: &[PathBuf], report: &Report) -> Result<Vec<Finding>> {
+    let mut copy = report.clone();
+    let looked_at: Vec<PathBuf> = paths.iter().map(|p| ctx.cwd.join(p)).collect();
+    let harden: Vec<_> = crate::harden::codes::HardenCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    apply_sections(ctx, vec![("harden", harden, true)], &looked_at, &mut copy)?;
+    Ok(copy.suppressed.into_iter().map(|s| s.finding).collect())
+}
+
+fn apply_sections(
+    ctx: &Ctx,
+    sections: Vec<(&'static str, Vec<&'static str>, bool)>,
+    looked_at: &[PathBuf],
+    report: &mut Report,
+) -> Result<()> {
     if sections.is_empty() {
         return Ok(());
     }
@@ -77,12 +104,6 @@ pub fn apply(ctx: &Ctx, command: &Command, report: &mut Report) -> Result<()> {
         Ok(found) => found,
         Err(_) if crate::workspace::Workspace::locate(ctx).is_err() => return Ok(()),
         Err(e) => return Err(e),
-    };
-    // Explicit workflow paths narrow what harden looked at; an entry elsewhere is not unused.
-    let looked_at: Vec<PathBuf> = match command {
-        Command::Harden(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
-        Command::Check(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
-        _ => Vec::new(),
     };
     let parts = report.summary.get("parts").cloned();
     let today = crate::timefmt::Date::today();

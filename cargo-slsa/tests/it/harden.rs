@@ -1301,3 +1301,29 @@ fn value_of(workflow: &str, step: usize) -> String {
         .expect("run")
         .to_string()
 }
+
+#[test]
+fn fix_leaves_what_a_reviewer_accepted() {
+    let env = Env::new();
+    let wf = "name: r\non: issues\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11 # v4 zizmor: ignore[artipacked]\n      - run: |\n          # cargo-slsa: ignore[template-injection] the title is only echoed to the log\n          echo \"${{ github.event.issue.title }}\"\n      - run: cargo build\n      - run: cargo test\n      - run: echo \"${{ github.event.issue.body }}\"\n";
+    let project = project_with(wf);
+    project.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = []\n\n[workspace.metadata.slsa.harden]\nignore = [{ code = \"cargo-unlocked\", path = \".github/workflows/release.yml\", line = 13, reason = \"builds whatever resolves today, on purpose\" }]\n",
+    );
+    slsa(&env, project.path(), &["harden", "--fix"]);
+    let after = project.read(".github/workflows/release.yml");
+    let expected = wf
+        .replace("cargo test", "cargo test --locked")
+        .replace(
+            "      - run: echo \"${{ github.event.issue.body }}\"\n",
+            "      - run: echo \"${ISSUE_BODY}\"\n        env:\n          ISSUE_BODY: ${{ github.event.issue.body }}\n",
+        );
+    assert_eq!(after, expected, "only what nobody accepted was fixed");
+    let report = json(&slsa(&env, project.path(), &["harden", "--format", "json"]));
+    assert_eq!(
+        report["summary"]["suppressed"].as_array().map(Vec::len),
+        Some(3),
+        "{report:#}"
+    );
+}
