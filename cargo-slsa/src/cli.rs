@@ -361,7 +361,8 @@ pub struct CheckArgs {
 /// Flags of `cargo slsa vendor`.
 #[derive(Debug, Args)]
 pub struct VendorArgs {
-    /// The vendor directory (default: `vendor` in the workspace root).
+    /// The vendor directory (default: `vendor` in the workspace root). A relative DIR is
+    /// taken from the current directory, as cargo vendor takes it.
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
 

@@ -322,6 +322,25 @@ pub fn recover(path: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// `path` with `.` and `..` resolved lexically (without touching the file system): what a path
+/// given relative to a working directory names, for comparison with another such path.
+pub fn normalize_lexically(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

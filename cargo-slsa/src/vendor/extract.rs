@@ -1,15 +1,24 @@
-//! Safe extraction of a `.crate` archive (gzip'd tar) into a directory, hashing every file.
+//! Safe, streaming extraction of a `.crate` archive (gzip'd tar) into a directory, hashing
+//! every file — the tree `cargo vendor` (1.95) writes from the same archive:
 //!
-//! Only what `cargo package` produces is accepted: regular files and directories under
-//! `NAME-VERSION/`. Rejected, with the entry named: absolute paths, `..`, paths outside the
-//! prefix, device files and FIFOs, duplicate paths, links pointing outside the crate, and
-//! archives that inflate past [`MAX_TOTAL`] (or one file past [`MAX_FILE`]). Links inside the
-//! crate are materialised as copies of their target. Files get mode 0644, or 0755 when the
-//! archive marks them executable — what cargo's own extraction yields under the usual umask.
-//! Nothing is written outside `dest`.
+//! - files keep the archive's permission bits (`mode & 0o777`, then the umask, as cargo's own
+//!   extraction and copy leave them: a `0640` file stays `0640`, set-id bits are dropped);
+//! - a symbolic link to a file inside the crate stays a link with the archive's target text,
+//!   its checksum that of the file it points at; a hard link becomes a copy of its target;
+//! - git's files (`.git/` at any depth, `.gitignore`, `.gitattributes`), cargo's `.cargo-ok`
+//!   and a shipped `.cargo-checksum.json` are left out.
+//!
+//! Refused, naming the archive and the entry, before anything of that entry is written: an
+//! absolute path, `..`, a path outside `NAME-VERSION/`, a name that is not UTF-8, device files
+//! and FIFOs, a path that appears twice or is both a file and a directory, a link that leaves
+//! the crate, points at a directory or at nothing (cargo vendor cannot vendor those either),
+//! more than [`MAX_ENTRIES`] entries, one file over [`MAX_FILE`] or a total over [`MAX_TOTAL`]
+//! (sizes are checked from the headers before a byte is written). Files are copied through a
+//! fixed buffer: memory does not grow with entry size. Links are created last, so no entry is
+//! ever written through one. Nothing is written outside `dest`.
 
-use std::collections::BTreeMap;
-use std::io::Read;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -19,20 +28,40 @@ use sha2::{Digest, Sha256};
 pub const MAX_TOTAL: u64 = 1 << 30;
 /// Largest single file accepted.
 pub const MAX_FILE: u64 = 512 << 20;
+/// Most entries accepted from one archive.
+pub const MAX_ENTRIES: usize = 100_000;
 
 /// One extracted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
     pub sha256: String,
     pub executable: bool,
+    /// Permission bits to create the file with (the umask then applies, as for cargo).
+    pub mode: u32,
+    /// A symbolic link: its target as the archive gives it.
+    pub link: Option<String>,
 }
 
-/// Files cargo vendor leaves out (paths relative to the crate root): git's files at any depth,
-/// cargo's extraction marker, and a checksum file the crate ships itself (the vendored one is
-/// written in its place).
+impl FileEntry {
+    /// A regular file with the mode git would give it (0644, or 0755 when executable).
+    pub fn plain(sha256: String, executable: bool) -> FileEntry {
+        FileEntry {
+            sha256,
+            executable,
+            mode: if executable { 0o755 } else { 0o644 },
+            link: None,
+        }
+    }
+}
+
+/// Files cargo vendor leaves out (paths relative to the crate root): git's files at any depth
+/// (`.git` as a file or a directory, `.gitignore`, `.gitattributes`), cargo's extraction
+/// marker, and a checksum file the crate ships itself (the vendored one is written in its
+/// place).
 pub fn skipped(relative: &str) -> bool {
     let name = relative.rsplit('/').next().unwrap_or(relative);
-    matches!(name, ".gitattributes" | ".gitignore" | ".git")
+    matches!(name, ".gitattributes" | ".gitignore")
+        || relative.split('/').any(|c| c == ".git")
         || relative == ".cargo-ok"
         || relative == ".cargo-checksum.json"
 }
@@ -55,10 +84,58 @@ fn inside(prefix: &str, raw: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-fn relative_str(p: &Path) -> Result<String> {
-    p.to_str()
-        .map(|s| s.replace('\\', "/"))
-        .ok_or_else(|| anyhow!("non-UTF-8 path {}", p.display()))
+/// The process's umask, read without changing it (`/proc/self/status`); 022 where it cannot
+/// be read.
+pub fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
+    })
+}
+
+/// A link found in the archive, created once every file is in place.
+struct PendingLink {
+    rel: String,
+    /// The target as written in the archive (symlinks), for the link itself.
+    text: String,
+    /// The target, relative to the crate root.
+    target: String,
+    hard: bool,
+    shown: String,
+}
+
+/// Copy `from` to `to` (when given) through a fixed buffer, returning the sha256 and the byte
+/// count; at most `limit` bytes are accepted.
+fn stream(
+    mut from: impl Read,
+    mut to: Option<&mut std::fs::File>,
+    limit: u64,
+) -> std::io::Result<(String, u64)> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut hash = Sha256::new();
+    let mut n: u64 = 0;
+    loop {
+        let got = from.read(&mut buf)?;
+        if got == 0 {
+            break;
+        }
+        n += got as u64;
+        if n > limit {
+            return Err(std::io::Error::other(format!("more than {limit} bytes")));
+        }
+        hash.update(&buf[..got]);
+        if let Some(f) = to.as_deref_mut() {
+            f.write_all(&buf[..got])?;
+        }
+    }
+    Ok((hex::encode(hash.finalize()), n))
 }
 
 /// Extract the `.crate` bytes `data` (for crate `NAME-VERSION`, read from `archive`, which
@@ -71,24 +148,62 @@ pub fn extract_bytes(
     prefix: &str,
     dest: Option<&Path>,
 ) -> Result<BTreeMap<String, FileEntry>> {
+    extract_limited(data, archive, prefix, dest, Limits::DEFAULT)
+}
+
+/// What one archive may hold.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    entries: usize,
+    file: u64,
+    total: u64,
+}
+
+impl Limits {
+    const DEFAULT: Limits = Limits {
+        entries: MAX_ENTRIES,
+        file: MAX_FILE,
+        total: MAX_TOTAL,
+    };
+}
+
+fn extract_limited(
+    data: &[u8],
+    archive: &Path,
+    prefix: &str,
+    dest: Option<&Path>,
+    limits: Limits,
+) -> Result<BTreeMap<String, FileEntry>> {
+    let Limits {
+        entries: max_entries,
+        file: max_file,
+        total: max_total,
+    } = limits;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(data));
     if let Some(d) = dest {
-        std::fs::create_dir_all(d)?;
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
     let mut files: BTreeMap<String, FileEntry> = BTreeMap::new();
+    let mut links: Vec<PendingLink> = Vec::new();
     let mut total: u64 = 0;
+    let mut count = 0usize;
     let bad = |what: String| anyhow!("{}: {what}", archive.display());
     for entry in tar
         .entries()
         .map_err(|e| bad(format!("not a tar.gz archive: {e}")))?
     {
         let mut entry = entry.map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        count += 1;
+        if count > max_entries {
+            bail!(bad(format!("more than {max_entries} entries")));
+        }
+        let shown = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let raw = entry
             .path()
-            .map_err(|e| bad(format!("bad entry path: {e}")))?
+            .map_err(|e| bad(format!("entry `{shown}`: bad path: {e}")))?
             .into_owned();
-        let shown = raw.display().to_string();
         if raw.is_absolute() {
             bail!(bad(format!("entry `{shown}` has an absolute path")));
         }
@@ -102,45 +217,89 @@ pub fn extract_bytes(
             }
             bail!(bad(format!("entry `{shown}` is not a file")));
         }
-        let rel_s = relative_str(&rel)?;
+        let Some(rel_s) = rel.to_str().map(|s| s.replace('\\', "/")) else {
+            bail!(bad(format!(
+                "entry `{shown}` has a name that is not UTF-8 (cargo vendor cannot vendor it either)"
+            )));
+        };
+        if skipped(&rel_s) {
+            continue;
+        }
+        let at = |what: &str| format!("{}: entry `{shown}`: {what}", archive.display());
         if kind.is_dir() {
+            if files.contains_key(&rel_s) || links.iter().any(|l| l.rel == rel_s) {
+                bail!(bad(format!(
+                    "entry `{shown}` is both a file and a directory"
+                )));
+            }
+            dirs.insert(rel_s);
             if let Some(d) = dest
                 && made.insert(rel.clone())
             {
-                std::fs::create_dir_all(d.join(&rel))?;
+                std::fs::create_dir_all(d.join(&rel))
+                    .with_context(|| at("creating the directory"))?;
             }
             continue;
         }
-        // (bytes to write, their hash, executable); links reuse their target's.
-        let (bytes, sha256, executable) = if kind.is_file() || kind == tar::EntryType::Continuous {
-            // The size the tar reader will deliver (PAX headers included), not the raw field.
+        if files.contains_key(&rel_s) || links.iter().any(|l| l.rel == rel_s) {
+            bail!(bad(format!("entry `{shown}` appears twice")));
+        }
+        // Its directories are directories: neither it nor any of them may also be a file.
+        let ancestors: Vec<&str> = rel_s.match_indices('/').map(|(i, _)| &rel_s[..i]).collect();
+        if dirs.contains(&rel_s)
+            || ancestors
+                .iter()
+                .any(|a| files.contains_key(*a) || links.iter().any(|l| l.rel == *a))
+        {
+            bail!(bad(format!(
+                "entry `{shown}` is both a file and a directory"
+            )));
+        }
+        for a in ancestors {
+            dirs.insert(a.to_string());
+        }
+        if kind.is_file() || kind == tar::EntryType::Continuous {
+            // The size the tar reader will deliver (PAX headers included): checked before a
+            // byte is written.
             let size = entry.size();
-            if size > MAX_FILE {
+            if size > max_file {
                 bail!(bad(format!(
-                    "entry `{shown}` is larger than {MAX_FILE} bytes"
+                    "entry `{shown}` is larger than {max_file} bytes"
                 )));
             }
             total = total.saturating_add(size);
-            if total > MAX_TOTAL {
-                bail!(bad(format!("archive inflates past {MAX_TOTAL} bytes")));
-            }
-            let mut buf = Vec::with_capacity(size as usize);
-            (&mut entry)
-                .take(MAX_FILE + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| bad(format!("reading `{shown}`: {e}")))?;
-            if buf.len() as u64 > MAX_FILE {
+            if total > max_total {
                 bail!(bad(format!(
-                    "entry `{shown}` is larger than {MAX_FILE} bytes"
+                    "archive inflates past {max_total} bytes (at entry `{shown}`)"
                 )));
             }
-            let executable = entry
-                .header()
-                .mode()
-                .map(|m| m & 0o111 != 0)
-                .unwrap_or(false);
-            let sha = hex::encode(Sha256::digest(&buf));
-            (Some(buf), sha, executable)
+            let mode = entry.header().mode().map(|m| m & 0o777).unwrap_or(0o644);
+            let mut out = match dest {
+                Some(d) => {
+                    if let Some(parent) = rel.parent()
+                        && made.insert(parent.to_path_buf())
+                    {
+                        std::fs::create_dir_all(d.join(parent))
+                            .with_context(|| at("creating its directory"))?;
+                    }
+                    Some(
+                        create_file(&d.join(&rel), mode)
+                            .with_context(|| at("creating the file"))?,
+                    )
+                }
+                None => None,
+            };
+            let (sha256, _) = stream(&mut entry, out.as_mut(), size)
+                .map_err(|e| bad(format!("entry `{shown}`: {e}")))?;
+            files.insert(
+                rel_s,
+                FileEntry {
+                    sha256,
+                    executable: mode & 0o111 != 0,
+                    mode,
+                    link: None,
+                },
+            );
         } else if kind.is_symlink() || kind.is_hard_link() {
             let link = entry
                 .link_name()
@@ -149,54 +308,107 @@ pub fn extract_bytes(
                 .into_owned();
             // A symlink is relative to its directory; a hard link to the archive root.
             let resolved = if kind.is_symlink() {
-                let base = raw.parent().map(Path::to_path_buf).unwrap_or_default();
-                normalize(&base.join(&link))
+                if link.is_absolute() {
+                    None
+                } else {
+                    let base = raw.parent().map(Path::to_path_buf).unwrap_or_default();
+                    normalize(&base.join(&link))
+                }
             } else {
                 normalize(&link)
             };
-            let rel_target = resolved
+            let target = resolved
                 .as_deref()
                 .and_then(|r| inside(prefix, r))
+                .and_then(|r| r.to_str().map(|s| s.replace('\\', "/")))
+                .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
                     bad(format!(
                         "link `{shown}` points outside the crate (`{}`)",
                         link.display()
                     ))
                 })?;
-            let key = relative_str(&rel_target)?;
-            let Some(target) = files.get(&key).cloned() else {
-                bail!(bad(format!(
-                    "link `{shown}` points at `{key}`, which is not a file before it"
-                )));
-            };
-            let bytes = match dest {
-                Some(d) => Some(std::fs::read(d.join(&rel_target))?),
-                None => None,
-            };
-            (bytes, target.sha256, target.executable)
+            let text = link
+                .to_str()
+                .ok_or_else(|| bad(format!("link `{shown}` has a target that is not UTF-8")))?
+                .to_string();
+            links.push(PendingLink {
+                rel: rel_s,
+                text,
+                target,
+                hard: kind.is_hard_link(),
+                shown,
+            });
         } else {
             bail!(bad(format!(
                 "entry `{shown}` is a device, FIFO or other special file"
             )));
-        };
-        if skipped(&rel_s) {
-            continue;
         }
-        if files.contains_key(&rel_s) {
-            bail!(bad(format!("entry `{shown}` appears twice")));
-        }
-        if let (Some(d), Some(bytes)) = (dest, &bytes) {
-            let target = d.join(&rel);
-            if let Some(parent) = rel.parent()
-                && made.insert(parent.to_path_buf())
-            {
-                std::fs::create_dir_all(d.join(parent))?;
-            }
-            write_file(&target, bytes, executable)?;
-        }
-        files.insert(rel_s, FileEntry { sha256, executable });
     }
+    resolve_links(links, &dirs, &mut files, dest, archive)?;
     Ok(files)
+}
+
+/// Give each link the file it points at (following links to links), then create it: a hard
+/// link as a copy of its target, a symbolic link as a link with the archive's text.
+fn resolve_links(
+    links: Vec<PendingLink>,
+    dirs: &BTreeSet<String>,
+    files: &mut BTreeMap<String, FileEntry>,
+    dest: Option<&Path>,
+    archive: &Path,
+) -> Result<()> {
+    let by_rel: BTreeMap<&str, &PendingLink> = links.iter().map(|l| (l.rel.as_str(), l)).collect();
+    let is_dir =
+        |t: &str| dirs.contains(t) || files.keys().any(|f| f.starts_with(&format!("{t}/")));
+    let mut resolved: Vec<(&PendingLink, FileEntry, String)> = Vec::new();
+    for l in &links {
+        let bad = |what: String| anyhow!("{}: link `{}` {what}", archive.display(), l.shown);
+        let mut target = l.target.clone();
+        let mut hops = 0;
+        let file = loop {
+            if let Some(f) = files.get(&target) {
+                break f.clone();
+            }
+            match by_rel.get(target.as_str()) {
+                Some(next) if hops < 16 => {
+                    hops += 1;
+                    target = next.target.clone();
+                }
+                Some(_) => bail!(bad("goes through too many links".into())),
+                None if is_dir(&target) => bail!(bad(format!(
+                    "points at the directory `{target}` (cargo vendor cannot vendor a link to a directory either)"
+                ))),
+                None => bail!(bad(format!(
+                    "points at `{target}`, which the crate does not have (cargo vendor cannot vendor it either)"
+                ))),
+            }
+        };
+        resolved.push((l, file, target));
+    }
+    for (l, file, target) in resolved {
+        let at = || format!("{}: entry `{}`", archive.display(), l.shown);
+        if let Some(d) = dest {
+            let path = d.join(&l.rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).with_context(at)?;
+            }
+            if l.hard {
+                std::fs::copy(d.join(&target), &path).with_context(at)?;
+            } else {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(&l.text, &path).with_context(at)?;
+                #[cfg(not(unix))]
+                std::fs::copy(d.join(&target), &path).with_context(at)?;
+            }
+        }
+        let entry = FileEntry {
+            link: (!l.hard).then(|| l.text.clone()),
+            ..file
+        };
+        files.insert(l.rel.clone(), entry);
+    }
+    Ok(())
 }
 
 /// Resolve `.` and `..` lexically; `None` if it climbs above the start.
@@ -217,35 +429,67 @@ fn normalize(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Write a new file with the vendored mode (0644, or 0755 when executable; the umask applies,
-/// as it does to cargo's own extraction).
-pub fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
-    use std::io::Write;
+/// Create a new file with permission bits `mode` (the umask applies, as it does to cargo's own
+/// extraction).
+fn create_file(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if executable { 0o755 } else { 0o644 });
+        opts.mode(mode);
     }
     #[cfg(not(unix))]
-    let _ = executable;
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let _ = mode;
+    opts.open(path)
+}
+
+/// Write a new file with the vendored mode (0644, or 0755 when executable; the umask applies,
+/// as it does to cargo's own copy).
+pub fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    write_file_mode(path, bytes, if executable { 0o755 } else { 0o644 })
+}
+
+/// Write a new file with permission bits `mode` (the umask applies).
+pub fn write_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = create_file(path, mode).with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Whether a file on disk has a mode vendoring can give it: 0644 or 0755 as the umask leaves
-/// them — no setuid/setgid/sticky bits, not writable by others, the owner's execute bit exactly
-/// when the file is executable (always true off Unix).
+/// Whether the entry on disk is what vendoring `want` on this machine writes: the same kind
+/// (file or link), the link's target text, and — for a file — exactly the permission bits
+/// `want.mode` under the current umask.
+pub fn written_as(meta: &std::fs::Metadata, path: &Path, want: &FileEntry) -> bool {
+    match &want.link {
+        Some(text) => {
+            meta.file_type().is_symlink()
+                && std::fs::read_link(path).is_ok_and(|t| t.as_os_str() == text.as_str())
+        }
+        None => {
+            if !meta.is_file() {
+                return false;
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                meta.permissions().mode() & 0o7777 == want.mode & 0o777 & !umask()
+            }
+            #[cfg(not(unix))]
+            true
+        }
+    }
+}
+
+/// Whether a vendored file's mode is one a checkout of the vendored tree can have: no set-id or
+/// sticky bits, not writable by others, executable exactly when it was vendored executable
+/// (git keeps only that bit; always true off Unix).
 pub fn has_vendored_mode(meta: &std::fs::Metadata, executable: bool) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let m = meta.permissions().mode() & 0o7777;
-        m & 0o7000 == 0 && m & 0o002 == 0 && (m & 0o100 != 0) == executable && m & 0o600 == 0o600
+        m & 0o7000 == 0 && m & 0o002 == 0 && (m & 0o111 != 0) == executable
     }
     #[cfg(not(unix))]
     {
@@ -348,31 +592,215 @@ mod tests {
     }
 
     #[test]
-    fn links_inside_the_crate_are_copies_and_modes_are_kept() {
+    fn links_are_kept_as_links_and_modes_as_the_archive_gives_them() {
+        let mode = |b: &[u8], m: u32| RawEntry::File {
+            bytes: b.to_vec(),
+            mode: m,
+        };
         let krate = CrateBuilder::new("ok", "1.0.0")
             .executable("run.sh", "#!/bin/sh\n")
             .file(".gitignore", "target\n")
+            .raw_entry("ok-1.0.0/group.txt", mode(b"g", 0o640))
+            .raw_entry("ok-1.0.0/setid.sh", mode(b"s", 0o6755))
             .raw_entry(
                 "ok-1.0.0/alias.rs",
                 RawEntry::Symlink {
                     target: "src/lib.rs".into(),
                 },
-            );
+            )
+            // A link to a link, and one to a file later in the archive.
+            .raw_entry(
+                "ok-1.0.0/alias2.rs",
+                RawEntry::Symlink {
+                    target: "alias.rs".into(),
+                },
+            )
+            .raw_entry(
+                "ok-1.0.0/early",
+                RawEntry::Symlink {
+                    target: "late.txt".into(),
+                },
+            )
+            .raw_entry("ok-1.0.0/late.txt", mode(b"late", 0o644))
+            .raw_entry(
+                "ok-1.0.0/hard.txt",
+                RawEntry::Hardlink {
+                    target: "ok-1.0.0/group.txt".into(),
+                },
+            )
+            .raw_entry("ok-1.0.0/.git/hooks/pre-commit", mode(b"x", 0o755))
+            .raw_entry("ok-1.0.0/deep/.git/config", mode(b"x", 0o644));
         let (res, dir) = try_extract(krate);
         let files = res.expect("extracts");
+        let out = dir.path().join("out/crate");
         assert!(files["run.sh"].executable);
         assert!(!files["Cargo.toml"].executable);
-        assert!(
-            !files.contains_key(".gitignore"),
-            "cargo vendor leaves it out"
-        );
+        assert_eq!(files["group.txt"].mode, 0o640);
+        assert_eq!(files["setid.sh"].mode, 0o755, "set-id bits are dropped");
+        for gone in [".gitignore", ".git/hooks/pre-commit", "deep/.git/config"] {
+            assert!(!files.contains_key(gone), "{gone}");
+            assert!(!out.join(gone).exists(), "{gone}");
+        }
         assert_eq!(files["alias.rs"].sha256, files["src/lib.rs"].sha256);
-        let alias = dir.path().join("out/crate/alias.rs");
-        assert!(
-            !std::fs::symlink_metadata(&alias)
-                .expect("alias")
-                .file_type()
-                .is_symlink()
+        assert_eq!(files["alias.rs"].link.as_deref(), Some("src/lib.rs"));
+        assert_eq!(files["alias2.rs"].sha256, files["src/lib.rs"].sha256);
+        assert_eq!(files["early"].sha256, files["late.txt"].sha256);
+        assert_eq!(
+            std::fs::read_link(out.join("alias.rs")).expect("a link"),
+            Path::new("src/lib.rs")
         );
+        assert_eq!(files["hard.txt"].link, None, "a hard link is a copy");
+        assert_eq!(files["hard.txt"].mode, 0o640);
+        use std::os::unix::fs::PermissionsExt;
+        let on_disk = |p: &str| {
+            std::fs::metadata(out.join(p))
+                .expect("file")
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(on_disk("group.txt"), 0o640 & !umask());
+        assert_eq!(on_disk("hard.txt"), 0o640 & !umask());
+        assert_eq!(on_disk("setid.sh"), 0o755 & !umask());
+    }
+
+    #[test]
+    fn links_cargo_cannot_vendor_and_odd_names_are_refused_naming_the_entry() {
+        let file = |b: &[u8]| RawEntry::File {
+            bytes: b.to_vec(),
+            mode: 0o644,
+        };
+        let cases: Vec<(CrateBuilder, &str)> = vec![
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    "bad-1.0.0/dirlink",
+                    RawEntry::Symlink {
+                        target: "src".into(),
+                    },
+                ),
+                "link `bad-1.0.0/dirlink` points at the directory `src`",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    "bad-1.0.0/dangling",
+                    RawEntry::Symlink {
+                        target: "nothere".into(),
+                    },
+                ),
+                "link `bad-1.0.0/dangling` points at `nothere`, which the crate does not have",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    "bad-1.0.0/abs",
+                    RawEntry::Symlink {
+                        target: "/etc/passwd".into(),
+                    },
+                ),
+                "link `bad-1.0.0/abs` points outside the crate",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0")
+                    .raw_entry(b"bad-1.0.0/caf\xe9.rs".to_vec(), file(b"x")),
+                "entry `bad-1.0.0/caf\u{fffd}.rs` has a name that is not UTF-8",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0")
+                    .raw_entry("bad-1.0.0/x", file(b"x"))
+                    .raw_entry("bad-1.0.0/x/y", file(b"y")),
+                "entry `bad-1.0.0/x/y` is both a file and a directory",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0")
+                    .raw_entry("bad-1.0.0/d/f", file(b"x"))
+                    .raw_entry("bad-1.0.0/d", file(b"y")),
+                "entry `bad-1.0.0/d` is both a file and a directory",
+            ),
+            (
+                CrateBuilder::new("bad", "1.0.0").raw_entry(
+                    format!("bad-1.0.0/{}", "n".repeat(300)).into_bytes(),
+                    file(b"x"),
+                ),
+                "entry `bad-1.0.0/nnnn",
+            ),
+        ];
+        for (krate, needle) in cases {
+            let (res, _dir) = try_extract(krate);
+            let err = format!("{:#}", res.expect_err(needle));
+            assert!(err.contains("c.crate"), "names the archive: {err}");
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn limits_are_checked_from_the_headers_before_anything_is_written() {
+        let small = Limits {
+            entries: 100,
+            file: 1000,
+            total: 1500,
+        };
+        let big = |n: usize| RawEntry::File {
+            bytes: vec![b'a'; n],
+            mode: 0o644,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("out");
+        let one = CrateBuilder::new("b", "1.0.0").raw_entry("b-1.0.0/huge", big(1001));
+        let err = extract_limited(
+            &one.build(),
+            Path::new("b.crate"),
+            "b-1.0.0",
+            Some(&dest),
+            small,
+        )
+        .expect_err("too big")
+        .to_string();
+        assert!(
+            err.contains("`b-1.0.0/huge` is larger than 1000 bytes"),
+            "{err}"
+        );
+        assert!(
+            !dest.join("huge").exists(),
+            "refused before a byte was written"
+        );
+        let many = CrateBuilder::new("b", "1.0.0")
+            .raw_entry("b-1.0.0/one", big(800))
+            .raw_entry("b-1.0.0/two", big(800));
+        let err = extract_limited(
+            &many.build(),
+            Path::new("b.crate"),
+            "b-1.0.0",
+            Some(&dest),
+            small,
+        )
+        .expect_err("too much")
+        .to_string();
+        assert!(
+            err.contains("inflates past 1500 bytes (at entry `b-1.0.0/two`)"),
+            "{err}"
+        );
+        assert!(!dest.join("two").exists());
+    }
+
+    #[test]
+    fn too_many_entries_are_refused_before_more_is_written() {
+        let mut krate = CrateBuilder::new("many", "1.0.0");
+        for i in 0..=20 {
+            krate = krate.raw_entry(
+                format!("many-1.0.0/f{i}"),
+                RawEntry::File {
+                    bytes: Vec::new(),
+                    mode: 0o644,
+                },
+            );
+        }
+        let archive = Path::new("many.crate");
+        let limits = Limits {
+            entries: 20,
+            ..Limits::DEFAULT
+        };
+        let err = extract_limited(&krate.build(), archive, "many-1.0.0", None, limits)
+            .expect_err("too many")
+            .to_string();
+        assert!(err.contains("more than 20 entries"), "{err}");
     }
 }

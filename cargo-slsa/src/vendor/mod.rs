@@ -322,10 +322,7 @@ fn copy_git_package(src: &Path, dest: Option<&Path>) -> Result<BTreeMap<String, 
         }
         files.insert(
             rel,
-            FileEntry {
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                executable,
-            },
+            FileEntry::plain(hex::encode(Sha256::digest(&bytes)), executable),
         );
     }
     Ok(files)
@@ -417,6 +414,10 @@ fn vendor_one(
             .iter()
             .filter(|(_, f)| f.executable)
             .map(|(k, _)| k.clone())
+            .collect(),
+        links: files
+            .iter()
+            .filter_map(|(k, f)| Some((k.clone(), f.link.clone()?)))
             .collect(),
         tree: tree::tree_digest(&files),
         stub: p.stub,
@@ -584,10 +585,7 @@ fn stub_files(files: &BTreeMap<String, FileEntry>) -> Result<BTreeMap<String, Fi
     out.insert("Cargo.toml".to_string(), manifest);
     out.insert(
         "src/lib.rs".to_string(),
-        FileEntry {
-            sha256: hex::encode(Sha256::digest(b"")),
-            executable: false,
-        },
+        FileEntry::plain(hex::encode(Sha256::digest(b"")), false),
     );
     Ok(out)
 }
@@ -601,11 +599,7 @@ fn stub_out(
     let bytes = std::fs::read(dest.join("Cargo.toml"))?;
     std::fs::remove_dir_all(dest)?;
     std::fs::create_dir_all(dest.join("src"))?;
-    extract::write_file(
-        &dest.join("Cargo.toml"),
-        &bytes,
-        stub["Cargo.toml"].executable,
-    )?;
+    extract::write_file_mode(&dest.join("Cargo.toml"), &bytes, stub["Cargo.toml"].mode)?;
     extract::write_file(&dest.join("src/lib.rs"), b"", false)?;
     Ok(stub)
 }
@@ -673,9 +667,8 @@ fn reuse(old: &Path, p: &Planned, dest: &Path) -> Result<Option<BTreeMap<String,
         let entries = crate_entries(old).ok()?;
         for (rel, path, meta) in &entries {
             let want = files.get(rel)?;
-            if !meta.is_file()
-                || !extract::has_vendored_mode(meta, want.executable)
-                || sha256_file(path).ok()? != want.sha256
+            if !extract::written_as(meta, path, want)
+                || (want.link.is_none() && sha256_file(path).ok()? != want.sha256)
             {
                 return None;
             }
@@ -685,20 +678,40 @@ fn reuse(old: &Path, p: &Planned, dest: &Path) -> Result<Option<BTreeMap<String,
     if check().is_none() {
         return Ok(None);
     }
-    for rel in files
-        .keys()
-        .map(String::as_str)
-        .chain(std::iter::once(CHECKSUM))
+    for (rel, link) in files
+        .iter()
+        .map(|(k, f)| (k.as_str(), f.link.as_deref()))
+        .chain(std::iter::once((CHECKSUM, None)))
     {
         let (from, to) = (old.join(rel), dest.join(rel));
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        if std::fs::hard_link(&from, &to).is_err() {
+        if let Some(text) = link {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(text, &to)
+                .with_context(|| format!("linking {}", to.display()))?;
+            #[cfg(not(unix))]
+            let _ = text;
+        } else if std::fs::hard_link(&from, &to).is_err() {
             std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
         }
     }
     Ok(Some(files))
+}
+
+/// A registry crate's files as vendoring its archive from cargo's cache would write them, when
+/// the archive is there and matches the recorded package checksum; `None` otherwise (git
+/// crates, stubs, an empty cache).
+fn from_cache(r: &CrateRecord) -> Option<BTreeMap<String, FileEntry>> {
+    let sum = r.package.as_deref()?;
+    if r.stub {
+        return None;
+    }
+    let home = cargo_home().ok()?;
+    let from = cached_crates(&home, &r.name, &r.version).ok()?;
+    let (path, bytes) = read_checked(&from, &r.name, &r.version, sum).ok()?;
+    extract::extract_bytes(&bytes, &path, &format!("{}-{}", r.name, r.version), None).ok()
 }
 
 /// The TOML cargo vendor prints.
@@ -968,12 +981,13 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 
 /// Run `cargo slsa vendor`.
 /// DIR: the argument (default `vendor`), relative to the workspace root.
-fn vendor_dir(root: &Path, args: &VendorArgs) -> PathBuf {
-    let arg = args.dir.clone().unwrap_or_else(|| PathBuf::from("vendor"));
-    if arg.is_absolute() {
-        arg
-    } else {
-        root.join(arg)
+/// DIR: a relative one is taken from the working directory, as cargo vendor takes it; without
+/// one, `vendor` in the workspace root.
+fn vendor_dir(root: &Path, cwd: &Path, args: &VendorArgs) -> PathBuf {
+    match &args.dir {
+        None => root.join("vendor"),
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => cwd.join(d),
     }
 }
 
@@ -1088,11 +1102,11 @@ struct Prefetch {
 /// Start vendoring from the lock on disk (see [`Prefetch`]); `None` whenever anything is not
 /// plainly the usual case (verification, `--platform`, a DIR the run would refuse, no lock),
 /// leaving all of it to the checked path.
-fn prefetch(root: &Path, args: &VendorArgs) -> Option<Prefetch> {
+fn prefetch(root: &Path, cwd: &Path, args: &VendorArgs) -> Option<Prefetch> {
     if args.verify || !args.platform.is_empty() {
         return None;
     }
-    let dir = vendor_dir(root, args);
+    let dir = vendor_dir(root, cwd, args);
     match std::fs::symlink_metadata(&dir) {
         Err(_) => {}
         Ok(m) if m.is_dir() => {
@@ -1186,10 +1200,11 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     // While cargo resolves, registry crates are already vendored from the lock on disk; that
     // work is kept only if cargo then agrees (see `Prefetch`).
-    let (ws, prefetched) = Workspace::load_with(ctx, &cargo, |root| prefetch(root, args))?;
+    let (ws, prefetched) =
+        Workspace::load_with(ctx, &cargo, |root| prefetch(root, &ctx.cwd, args))?;
     let prefetched = prefetched.flatten();
     let dir_arg = args.dir.clone().unwrap_or_else(|| PathBuf::from("vendor"));
-    let dir = vendor_dir(&ws.root, args);
+    let dir = vendor_dir(&ws.root, &ctx.cwd, args);
     let lock = match (ws.lock_state, &ws.lock) {
         (LockState::Fresh, Some(l)) => l,
         _ => {
@@ -1418,11 +1433,22 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
     std::fs::write(staging.path().join(MANIFEST), manifest.to_json())?;
 
     // The configuration is prepared (and a bad existing config refused) before the swap.
+    // Printed as given (like cargo vendor); written into the workspace's configuration
+    // relative to the workspace root, which is what a relative `directory` there is read from.
     let shown = dir_arg.to_string_lossy().replace('\\', "/");
     let config = config_text(&shown, &sources);
     let config_path = ws.root.join(".cargo").join("config.toml");
     let merged = if args.write_config {
-        Some(merge_config(&config_path, &config)?)
+        let from_root = crate::fsx::normalize_lexically(&dir);
+        let in_config = from_root
+            .strip_prefix(crate::fsx::normalize_lexically(&ws.root))
+            .map(Path::to_path_buf)
+            .unwrap_or(from_root);
+        let in_config = in_config.to_string_lossy().replace('\\', "/");
+        Some(merge_config(
+            &config_path,
+            &config_text(&in_config, &sources),
+        )?)
     } else {
         None
     };
@@ -1673,6 +1699,24 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
     // Every crate's files against its checksum file, and the checksum file against the manifest.
     for (d, r) in &manifest.crates {
         let crate_dir = dir.join(d);
+        // A crate directory swapped for a link (to an identical copy elsewhere, or into an
+        // interrupted run's staging tree) is not the vendored tree, whatever it holds.
+        if let Ok(m) = std::fs::symlink_metadata(&crate_dir)
+            && m.file_type().is_symlink()
+        {
+            let to = std::fs::read_link(&crate_dir)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            report.findings.push(
+                Finding::new(
+                    VendorCode::Modified.rule(),
+                    format!("{d}/ is a link to {to}, not the vendored directory"),
+                )
+                .at(&crate_dir, None, None)
+                .with_fix("run `cargo slsa vendor` to restore the crate"),
+            );
+            continue;
+        }
         if !crate_dir.is_dir() {
             report.findings.push(
                 Finding::new(
@@ -1702,7 +1746,7 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                 continue;
             }
         };
-        let listed: BTreeMap<String, String> = sums["files"]
+        let mut listed: BTreeMap<String, String> = sums["files"]
             .as_object()
             .map(|m| {
                 m.iter()
@@ -1716,8 +1760,8 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                 (
                     k.clone(),
                     FileEntry {
-                        sha256: v.clone(),
-                        executable: r.executables.contains(k),
+                        link: r.links.get(k).cloned(),
+                        ..FileEntry::plain(v.clone(), r.executables.contains(k))
                     },
                 )
             })
@@ -1733,6 +1777,16 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                 .at(&sums_path, None, None)
                 .with_fix("run `cargo slsa vendor` to restore the crate"),
             );
+            // The edited list cannot say which files were changed with it: the crate's archive
+            // in cargo's cache (checked against the manifest's package checksum) can.
+            match from_cache(r) {
+                Some(files) => {
+                    listed = files.into_iter().map(|(k, f)| (k, f.sha256)).collect();
+                }
+                None => report.notes.push(format!(
+                    "{d}: {CHECKSUM} was edited and the crate's archive is not in cargo's cache, so the files changed with it cannot be named"
+                )),
+            }
         }
         let mut on_disk = BTreeSet::new();
         for (rel, p, meta) in crate_entries(&crate_dir)? {
@@ -1747,13 +1801,20 @@ fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
                     .with_fix("remove it, or re-vendor"),
                 ),
                 Some(want) => {
-                    let got = if meta.is_file() {
-                        sha256_file(&p)?
-                    } else {
-                        String::new()
+                    let intact = match r.links.get(&rel) {
+                        // A link: the same target text (its file is checked on its own).
+                        Some(text) => {
+                            meta.file_type().is_symlink()
+                                && std::fs::read_link(&p)
+                                    .is_ok_and(|t| t.as_os_str() == text.as_str())
+                        }
+                        None => {
+                            meta.is_file()
+                                && &sha256_file(&p)? == want
+                                && extract::has_vendored_mode(&meta, r.executables.contains(&rel))
+                        }
                     };
-                    let exec = r.executables.contains(&rel);
-                    if &got != want || !extract::has_vendored_mode(&meta, exec) {
+                    if !intact {
                         report.findings.push(
                             Finding::new(
                                 VendorCode::Modified.rule(),

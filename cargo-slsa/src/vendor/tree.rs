@@ -7,7 +7,8 @@
 //! ```json
 //! {"version": 1, "crates": {"<dir>": {"name": "…", "version": "…", "source": "…",
 //!   "package": "<sha256 from Cargo.lock>" | null, "executables": ["path", …],
-//!   "tree": "<sha256 over the sorted lines `path\t<sha256>\t<x|->`>",
+//!   "links": {"path": "target"}, /* only when the crate has symbolic links */
+//!   "tree": "<sha256 over the sorted lines `path\t<sha256>\t<x|->[\t>target]`>",
 //!   "stub": true /* only when filtered out by --platform */}}}
 //! ```
 //!
@@ -43,7 +44,13 @@ pub fn tree_digest(files: &BTreeMap<String, FileEntry>) -> String {
         h.update(path.as_bytes());
         h.update(b"\t");
         h.update(f.sha256.as_bytes());
-        h.update(if f.executable { b"\tx\n" } else { b"\t-\n" });
+        h.update(if f.executable { b"\tx" } else { b"\t-" });
+        // A link adds its target (so trees without links keep their digest).
+        if let Some(target) = &f.link {
+            h.update(b"\t>");
+            h.update(target.as_bytes());
+        }
+        h.update(b"\n");
     }
     hex::encode(h.finalize())
 }
@@ -56,6 +63,9 @@ pub struct CrateRecord {
     pub source: String,
     pub package: Option<String>,
     pub executables: BTreeSet<String>,
+    /// Symbolic links kept as links (as cargo vendor keeps them): path → target text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
     pub tree: String,
     /// Filtered out by `--platform`: only a stub (Cargo.toml and an empty lib) is vendored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use slsa_tests::{CrateBuilder, Env, GitRemote, Project, run};
+use slsa_tests::{CrateBuilder, Env, GitRemote, Project, RawEntry, run};
 
 use crate::{codes, json, slsa};
 
@@ -32,6 +32,55 @@ fn fixture() -> Fixture {
             .file("Cargo.toml.orig", "[package]\nname = \"tool\"\n")
             .file("nested/.gitignore", "x\n")
             .file("README.md", "tool\n"),
+    );
+    // A crate packaged by hand, as a real one can be: files with the modes people give them, a
+    // link to another file and one into a directory, and git's own files at any depth.
+    let mode = |bytes: &str, mode: u32| RawEntry::File {
+        bytes: bytes.as_bytes().to_vec(),
+        mode,
+    };
+    r.publish(
+        CrateBuilder::new("odd", "1.0.0")
+            .raw_entry("odd-1.0.0/private.txt", mode("p\n", 0o600))
+            .raw_entry("odd-1.0.0/group.txt", mode("g\n", 0o640))
+            .raw_entry("odd-1.0.0/shared.txt", mode("s\n", 0o664))
+            .raw_entry("odd-1.0.0/everyone.txt", mode("e\n", 0o666))
+            .raw_entry("odd-1.0.0/tool.sh", mode("#!/bin/sh\n", 0o750))
+            .raw_entry("odd-1.0.0/setuid.sh", mode("#!/bin/sh\n", 0o4755))
+            .raw_entry("odd-1.0.0/data/table.txt", mode("t\n", 0o644))
+            .raw_entry(
+                "odd-1.0.0/alias.rs",
+                RawEntry::Symlink {
+                    target: "src/lib.rs".into(),
+                },
+            )
+            .raw_entry(
+                "odd-1.0.0/src/table.txt",
+                RawEntry::Symlink {
+                    target: "../data/table.txt".into(),
+                },
+            )
+            .raw_entry("odd-1.0.0/.git/config", mode("[core]\n", 0o644))
+            .raw_entry(
+                "odd-1.0.0/.git/hooks/pre-commit",
+                mode("#!/bin/sh\n", 0o755),
+            )
+            .raw_entry("odd-1.0.0/data/.git/HEAD", mode("ref\n", 0o644))
+            .raw_entry("odd-1.0.0/data/.gitignore", mode("x\n", 0o644))
+            .raw_entry("odd-1.0.0/notes.rej", mode("r\n", 0o644))
+            .raw_entry(
+                "odd-1.0.0/early",
+                RawEntry::Symlink {
+                    target: "zlate.txt".into(),
+                },
+            )
+            .raw_entry("odd-1.0.0/zlate.txt", mode("late\n", 0o644))
+            .raw_entry(
+                "odd-1.0.0/hard.txt",
+                RawEntry::Hardlink {
+                    target: "odd-1.0.0/group.txt".into(),
+                },
+            ),
     );
     let git = GitRemote::crate_repo(env.scratch(), "gitdep", "0.5.0");
     git.commit(
@@ -109,7 +158,7 @@ fn fixture() -> Fixture {
     ws.commit(&[], "links");
     let manifest = format!(
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
-         [dependencies]\ndup = \"2\"\nmid = \"1\"\ntool = \"0.3\"\ngitdep = {{ git = \"{}\", rev = \"{sha}\" }}\n\
+         [dependencies]\ndup = \"2\"\nmid = \"1\"\nodd = \"1\"\ntool = \"0.3\"\ngitdep = {{ git = \"{}\", rev = \"{sha}\" }}\n\
          wsa = {{ git = \"{}\", branch = \"main\" }}\n",
         git.url(),
         ws.url()
@@ -150,32 +199,42 @@ fn verify_json(f: &Fixture, code: i32) -> serde_json::Value {
     )
 }
 
-/// Every file under `dir` with its bytes and (on Unix) its executable bit.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, bool)> {
+/// What an entry under a vendor tree is: a file with its permission bits, or a link with its
+/// target text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    File(u32),
+    Link(String),
+}
+
+/// Every file and link under `dir` with its bytes (a link: its target's, read through it) and
+/// its kind — modes and link targets compared, not only bytes. Directories are walked, and so
+/// are links to directories (as a reader of the tree sees them).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, Kind)> {
+    use std::os::unix::fs::PermissionsExt;
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).expect("read dir") {
             let p = e.expect("entry").path();
-            if p.is_dir() {
+            let meta = std::fs::symlink_metadata(&p).expect("metadata");
+            let kind = if meta.file_type().is_symlink() && !p.is_dir() {
+                Kind::Link(
+                    std::fs::read_link(&p)
+                        .expect("link")
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            } else if p.is_dir() {
                 stack.push(p);
+                continue;
             } else {
-                let meta = std::fs::metadata(&p).expect("metadata");
-                #[cfg(unix)]
-                let exec = {
-                    use std::os::unix::fs::PermissionsExt;
-                    meta.permissions().mode() & 0o777
-                } == 0o755;
-                #[cfg(not(unix))]
-                let exec = {
-                    let _ = meta;
-                    false
-                };
-                out.insert(
-                    p.strip_prefix(dir).expect("under").to_path_buf(),
-                    (std::fs::read(&p).expect("read"), exec),
-                );
-            }
+                Kind::File(meta.permissions().mode() & 0o7777)
+            };
+            out.insert(
+                p.strip_prefix(dir).expect("under").to_path_buf(),
+                (std::fs::read(&p).unwrap_or_default(), kind),
+            );
         }
     }
     out
@@ -201,12 +260,34 @@ fn the_tree_and_config_are_cargo_vendors_and_an_offline_build_works() {
         ours.remove(Path::new(".slsa-vendor.json")).is_some(),
         "the manifest is written"
     );
-    let names = |t: &BTreeMap<PathBuf, (Vec<u8>, bool)>| t.keys().cloned().collect::<Vec<_>>();
+    let names = |t: &BTreeMap<PathBuf, (Vec<u8>, Kind)>| t.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(&ours), names(&theirs));
-    for (path, (bytes, exec)) in &theirs {
-        let (b, e) = &ours[path];
-        assert_eq!(e, exec, "mode of {}", path.display());
+    for (path, (bytes, kind)) in &theirs {
+        let (b, k) = &ours[path];
+        assert_eq!(k, kind, "mode or link of {}", path.display());
         assert_eq!(b, bytes, "{}", path.display());
+    }
+    // The hand-packaged crate: modes as given (less the umask, set-id bits dropped), links
+    // kept as links, git's files gone at every depth — in cargo's tree, and so in ours.
+    for (path, kind) in [
+        ("odd/private.txt", Kind::File(0o600)),
+        ("odd/group.txt", Kind::File(0o640)),
+        ("odd/tool.sh", Kind::File(0o750)),
+        ("odd/setuid.sh", Kind::File(0o755)),
+        ("odd/hard.txt", Kind::File(0o640)),
+        ("odd/alias.rs", Kind::Link("src/lib.rs".into())),
+        ("odd/src/table.txt", Kind::Link("../data/table.txt".into())),
+        ("odd/early", Kind::Link("zlate.txt".into())),
+    ] {
+        assert_eq!(theirs[Path::new(path)].1, kind, "{path}");
+    }
+    for gone in [
+        "odd/.git/config",
+        "odd/.git/hooks/pre-commit",
+        "odd/data/.git/HEAD",
+        "odd/data/.gitignore",
+    ] {
+        assert!(!theirs.contains_key(Path::new(gone)), "{gone}");
     }
     assert!(theirs.contains_key(Path::new("dup-1.0.0/.cargo-checksum.json")));
     // The workspace members' manifests are cargo's generated ones, inheritance resolved and
@@ -313,6 +394,48 @@ fn verify_reports_every_kind_of_tampering() {
         codes(&report).contains(&"vendor-modified".to_string()),
         "{report:#}"
     );
+
+    // A file changed together with a consistent edit of the checksum file: the file is named
+    // (from the crate's archive in cargo's cache), not only the checksum file.
+    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    let evil = "pub fn evil() {}\n";
+    f.project.write("vendor/dup/src/lib.rs", evil);
+    let sums = f.project.read("vendor/dup/.cargo-checksum.json");
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let evil_sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(evil.as_bytes()));
+    assert!(sums.contains(empty));
+    f.project.write(
+        "vendor/dup/.cargo-checksum.json",
+        sums.replace(empty, &evil_sum),
+    );
+    let report = verify_json(&f, 1);
+    let named: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    assert!(
+        named.contains(&"vendor/dup/src/lib.rs")
+            && named.contains(&"vendor/dup/.cargo-checksum.json"),
+        "{report:#}"
+    );
+
+    // A crate directory swapped for a link to an identical copy outside DIR; a kept link
+    // pointed elsewhere in the crate.
+    slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
+    let copy = f.env.scratch().join("mid-copy");
+    std::fs::rename(f.project.join("vendor/mid"), &copy).expect("move out");
+    std::os::unix::fs::symlink(&copy, f.project.join("vendor/mid")).expect("link");
+    std::fs::remove_file(f.project.join("vendor/odd/alias.rs")).expect("remove link");
+    std::os::unix::fs::symlink("tool.sh", f.project.join("vendor/odd/alias.rs")).expect("relink");
+    let report = verify_json(&f, 1);
+    let messages = report["findings"].to_string();
+    assert!(
+        messages.contains("mid/ is a link to") && messages.contains("vendor/odd/alias.rs"),
+        "{report:#}"
+    );
+    std::fs::remove_file(f.project.join("vendor/mid")).expect("unlink");
 
     // A lock that moved on: stale.
     slsa(&f.env, f.project.path(), &["vendor", "--offline"]).assert_success();
@@ -874,4 +997,31 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
         let left = leftovers(f.project.path());
         assert!(left.is_empty(), "delay {delay_ms} ms: {left:?}");
     }
+}
+
+#[test]
+fn a_relative_dir_is_taken_from_the_working_directory_like_cargo() {
+    let f = fixture();
+    let sub = f.project.join("sub");
+    std::fs::create_dir_all(&sub).expect("subdirectory");
+    let out = slsa(&f.env, &sub, &["vendor", "--offline", "../third"]).assert_success();
+    assert!(
+        f.project.join("third/dup/.cargo-checksum.json").is_file(),
+        "{out:?}"
+    );
+    assert!(!sub.join("third").exists() && !f.project.join("vendor").exists());
+    // Printed as given; written into the workspace's configuration relative to its root.
+    assert!(out.stdout.contains("directory = \"../third\""), "{out:?}");
+    slsa(
+        &f.env,
+        &sub,
+        &["vendor", "--offline", "--write-config", "../third"],
+    )
+    .assert_success();
+    let config = f.project.read(".cargo/config.toml");
+    assert!(config.contains("directory = \"third\""), "{config}");
+    // And cargo builds from it.
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["build", "--offline", "--frozen"]);
+    run(c).assert_success();
 }
