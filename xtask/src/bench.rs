@@ -63,7 +63,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         "audit" => bench_audit(args, runs),
         "sbom" => bench_sbom(runs),
         "harden" => bench_harden(args, runs),
-        "vendor" => bench_vendor(runs),
+        "vendor" => crate::bench_vendor::bench_vendor(runs),
         "attest" => bench_attest(runs),
         "update" => bench_update(runs),
         "lambda" => bench_lambda(runs),
@@ -115,7 +115,7 @@ fn generated_workspace(name: &str, manifest_text: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn release_binary() -> Result<PathBuf> {
+pub(crate) fn release_binary() -> Result<PathBuf> {
     run_step(
         "build cargo-slsa (release)",
         cargo().args(["build", "--release", "--locked", "-p", "cargo-slsa"]),
@@ -126,7 +126,7 @@ fn release_binary() -> Result<PathBuf> {
     Ok(target.join("release").join("cargo-slsa"))
 }
 
-fn time(cmd: &mut Command, ok_codes: &[i32]) -> Result<Duration> {
+pub(crate) fn time(cmd: &mut Command, ok_codes: &[i32]) -> Result<Duration> {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let start = Instant::now();
     let out = cmd.output().context("spawning a bench command")?;
@@ -141,7 +141,7 @@ fn time(cmd: &mut Command, ok_codes: &[i32]) -> Result<Duration> {
     Ok(elapsed)
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
@@ -987,7 +987,7 @@ fn bench_harden(args: &[String], runs: usize) -> Result<()> {
 }
 
 /// Peak RSS in KiB of one run of `cmd`, through GNU time (`/usr/bin/time -f %M`), if present.
-fn peak_rss_kib(cmd: &Command) -> Option<u64> {
+pub(crate) fn peak_rss_kib(cmd: &Command) -> Option<u64> {
     if !Path::new("/usr/bin/time").is_file() {
         return None;
     }
@@ -1010,140 +1010,4 @@ fn peak_rss_kib(cmd: &Command) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-fn bench_vendor(runs: usize) -> Result<()> {
-    let runs = runs.clamp(3, 7);
-    let ws = service_workspace()?;
-    let bin = release_binary()?;
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out_dir = bench_dir().join("vendor-out");
-    let fresh = |name: &str| -> PathBuf {
-        let d = out_dir.join(name);
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    };
-    std::fs::create_dir_all(&out_dir)?;
-    let theirs_cmd = |dest: &Path| {
-        let mut c = Command::new(&cargo_bin);
-        c.current_dir(&ws)
-            .args(["vendor", "--offline", "--locked"])
-            .arg(dest);
-        c
-    };
-    let ours_cmd = |dest: &Path| {
-        let mut c = Command::new(&bin);
-        c.current_dir(&ws)
-            .args(["vendor", "--offline", "--quiet"])
-            .arg(dest)
-            .env("CARGO", &cargo_bin);
-        c
-    };
-
-    // Full vendor into fresh directories, alternating.
-    let (mut a, mut o) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let d = fresh("theirs");
-        a.push(time(&mut theirs_cmd(&d), &[0])?);
-        let d = fresh("ours");
-        o.push(time(&mut ours_cmd(&d), &[0])?);
-    }
-    let (full_theirs, full_ours) = (median(a), median(o));
-    let files = {
-        let mut n = 0usize;
-        let mut stack = vec![out_dir.join("ours")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d)?.flatten() {
-                if e.path().is_dir() {
-                    stack.push(e.path());
-                } else {
-                    n += 1;
-                }
-            }
-        }
-        n
-    };
-    let rss = peak_rss_kib(&ours_cmd(&fresh("ours-rss")));
-
-    // Re-vendor after one crate changed: remove one crate's directory record by editing its
-    // manifest entry is not a lockfile change; instead re-vendor into the same tree after
-    // deleting one crate directory (one crate to write, the rest to verify and keep).
-    let mut re = Vec::new();
-    for _ in 0..runs {
-        let target = out_dir.join("ours");
-        let victim = std::fs::read_dir(&target)?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .max()
-            .context("an empty vendor tree")?;
-        std::fs::remove_dir_all(&victim)?;
-        re.push(time(&mut ours_cmd(&target), &[0])?);
-    }
-    let re_ours = median(re);
-
-    // --verify against hashing every file with sha256sum on all cores.
-    let tree = out_dir.join("ours");
-    let nproc = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let anchor_verify = || {
-        let mut c = Command::new("sh");
-        c.arg("-c")
-            .arg(format!(
-                "find . -type f -print0 | xargs -0 -P{nproc} -n 64 sha256sum > /dev/null"
-            ))
-            .current_dir(&tree);
-        c
-    };
-    let ours_verify = || {
-        let mut c = Command::new(&bin);
-        c.current_dir(&ws)
-            .args(["vendor", "--verify", "--quiet"])
-            .arg(&tree)
-            .env("CARGO", &cargo_bin);
-        c
-    };
-    let (mut va, mut vo) = (Vec::new(), Vec::new());
-    time(&mut anchor_verify(), &[0])?;
-    time(&mut ours_verify(), &[0])?;
-    for _ in 0..runs {
-        va.push(time(&mut anchor_verify(), &[0])?);
-        vo.push(time(&mut ours_verify(), &[0])?);
-    }
-    let (verify_anchor, verify_ours) = (median(va), median(vo));
-
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    #[allow(clippy::disallowed_macros)] // the benchmark's result is its output
-    {
-        println!(
-            "bench vendor: {} packages in Cargo.lock, {files} files vendored, {runs} alternating runs",
-            lock_packages(&ws)
-        );
-        println!(
-            "  full      cargo vendor {:>8.1} ms | ours {:>8.1} ms | ratio {:.3}x (target <= 0.6x)",
-            ms(full_theirs),
-            ms(full_ours),
-            ms(full_ours) / ms(full_theirs)
-        );
-        println!(
-            "  re-vendor (one crate to write)      ours {:>8.1} ms | ratio {:.3}x of a full cargo vendor (target <= 0.05x)",
-            ms(re_ours),
-            ms(re_ours) / ms(full_theirs)
-        );
-        println!(
-            "  verify    sha256sum -P{nproc} {:>8.1} ms | ours {:>8.1} ms | ratio {:.3}x (target <= 1.25x)",
-            ms(verify_anchor),
-            ms(verify_ours),
-            ms(verify_ours) / ms(verify_anchor)
-        );
-        match rss {
-            Some(k) => println!(
-                "  peak RSS  ours {:.1} MiB (target <= 200 MiB)",
-                k as f64 / 1024.0
-            ),
-            None => println!("  peak RSS  not measured (/usr/bin/time not found)"),
-        }
-    }
-    Ok(())
 }

@@ -11,7 +11,7 @@ use super::tree::Manifest;
 use super::{
     PlanKey, Planned, cargo_home, plan_key, read_manifest, source::cached_crates,
     source::dir_names, staging::PutBackGuard, staging::is_vendor_tree, staging::needs_recovery,
-    staging::new_staging, vendor_dir, write::VendoredCrate, write::vendor_all,
+    staging::new_staging, vendor_dir, write::Moves, write::VendoredCrate, write::vendor_all,
 };
 
 /// Crates vendored while `cargo metadata` was still resolving: the registry crates of the
@@ -85,9 +85,18 @@ pub(super) fn prefetch(root: &Path, cwd: &Path, args: &VendorArgs) -> Option<Pre
         return None;
     }
     // DIR itself is not touched: cargo may be reading it right now (a source replacement
-    // pointing at it), so crates DIR already holds are left to the checked path.
+    // pointing at it), so crates DIR already holds are left to the checked path; a crate whose
+    // directory holds another version (a bump) is written into the staging tree.
     let old = read_manifest(&dir);
-    plan.retain(|p| !old.crates.contains_key(&p.dir));
+    plan.retain(|p| {
+        old.crates.get(&p.dir).is_none_or(|r| {
+            r.name != p.name
+                || r.version != p.version
+                || r.source != p.source
+                || r.package != p.checksum
+                || r.stub
+        })
+    });
     let (staging, guard) = new_staging(&dir, root).ok()?;
     let pre = plan.iter().map(|_| None).collect();
     let results = vendor_all(
@@ -98,6 +107,7 @@ pub(super) fn prefetch(root: &Path, cwd: &Path, args: &VendorArgs) -> Option<Pre
         &dir,
         staging.path(),
         false,
+        Moves::Defer,
         &|_| {},
     );
     let mut done = HashMap::new();

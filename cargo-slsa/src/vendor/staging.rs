@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 
 use crate::error::InputError;
-use crate::workspace::Workspace;
 
 use super::tree::{CHECKSUM, MANIFEST};
 
@@ -109,7 +108,7 @@ pub(super) fn move_in(dir: &Path, staging: &Path, name: &str) -> Result<()> {
 /// Refuse a destination that is not a vendor directory: a symlink, a file, the workspace or an
 /// ancestor of it, a workspace or path package, or an existing directory holding anything but
 /// vendored crates — replacing it would delete someone's work.
-pub(super) fn check_destination(dir: &Path, ws: &Workspace) -> Result<()> {
+pub(super) fn check_destination(dir: &Path, root: &Path, manifests: &[PathBuf]) -> Result<()> {
     let refuse = |why: &str| -> anyhow::Error {
         InputError::at(dir, None, None, format!("refusing to vendor here: {why}")).into()
     };
@@ -123,12 +122,24 @@ pub(super) fn check_destination(dir: &Path, ws: &Workspace) -> Result<()> {
         return Err(refuse("it is not a directory"));
     }
     let canon = std::fs::canonicalize(dir)?;
-    let root = std::fs::canonicalize(&ws.root)?;
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(parent) = canon.parent()
+            && let Ok(up) = std::fs::metadata(parent)
+            && up.dev() != meta.dev()
+        {
+            return Err(refuse(
+                "it is a mount point: the new tree is built beside it and swapped in, which \
+                 cannot cross filesystems (vendor into a directory inside it instead)",
+            ));
+        }
+    }
+    let root = std::fs::canonicalize(root)?;
     if root.starts_with(&canon) {
         return Err(refuse("it contains the workspace"));
     }
-    for m in ws.manifests() {
-        if let Some(pkg) = m.path.parent().and_then(|p| std::fs::canonicalize(p).ok())
+    for m in manifests {
+        if let Some(pkg) = m.parent().and_then(|p| std::fs::canonicalize(p).ok())
             && pkg.starts_with(&canon)
         {
             return Err(refuse("it contains a workspace package"));
@@ -225,11 +236,38 @@ pub(super) fn new_staging(dir: &Path, root: &Path) -> Result<(tempfile::TempDir,
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.to_path_buf());
-    std::fs::create_dir_all(&parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(&staging_prefix(dir))
-        .tempdir_in(&parent)
-        .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
+    let staging = std::fs::create_dir_all(&parent).and_then(|()| {
+        tempfile::Builder::new()
+            .prefix(&staging_prefix(dir))
+            .tempdir_in(&parent)
+    });
+    let staging = match staging {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            return Err(InputError::at(
+                dir,
+                None,
+                None,
+                format!(
+                    "refusing to vendor here: the new tree is built beside it and swapped in, \
+                     and {} cannot be written ({e}); pick a directory whose parent is writable",
+                    parent.display()
+                ),
+            )
+            .into());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "creating a staging directory in {}",
+                parent.display()
+            )));
+        }
+    };
     let guard = PutBackGuard {
         staging: staging.path().to_path_buf(),
         dir: dir.to_path_buf(),

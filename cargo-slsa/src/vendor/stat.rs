@@ -21,6 +21,9 @@ pub(super) struct StatEntry {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct StatCache {
     pub(super) dirs: BTreeMap<String, BTreeMap<String, StatEntry>>,
+    /// Vendor directory → what its last run vendored from (see [`super::record`]).
+    #[serde(default)]
+    pub(super) runs: BTreeMap<String, super::record::RunRecord>,
 }
 
 pub(super) fn stat_cache_path(root: &Path) -> PathBuf {

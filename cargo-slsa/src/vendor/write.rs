@@ -23,16 +23,27 @@ pub(super) type Vendored = Result<VendoredCrate>;
 /// A vendored crate: its record, whether it was reused, its directory's fingerprint.
 pub(super) type VendoredCrate = (CrateRecord, bool, Option<String>);
 
+/// Whether unchanged crates are moved now or left for a last pass (see [`vendor_all`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Moves {
+    /// Leave crates that can be moved as they are (`None` from [`vendor_one`]).
+    Defer,
+    /// Move them now.
+    Now,
+}
+
 /// Vendor one crate into `staging/<dir>`: reuse the current tree's copy when its record
 /// matches and it still verifies, else extract (registry, after the checksum check) or copy
-/// (git). Returns its manifest record and whether it was reused.
+/// (git). Returns its manifest record and whether it was reused; `None` when it can be moved
+/// as it is and `moves` defers that.
 pub(super) fn vendor_one(
     p: &Planned,
     previous: Option<&CrateRecord>,
     cached: Option<&StatEntry>,
     dir: &Path,
     staging: &Path,
-) -> Vendored {
+    moves: Moves,
+) -> Result<Option<VendoredCrate>> {
     let dest = staging.join(&p.dir);
     let previous = previous.filter(|r| {
         r.name == p.name
@@ -44,19 +55,23 @@ pub(super) fn vendor_one(
     // Unchanged since this machine wrote it (same files, sizes, times, inodes, modes): move the
     // crate's directory into the new tree as it is, without reading it. A marker first, so an
     // interrupted run can put it back (see `put_back`).
-    // (Git crates always take the checked path: they are few, and how they are copied may
-    // change between versions of this tool.)
+    // (Git crates take the checked path when their checkout is known: they are few, and how
+    // they are copied may change between versions of this tool. Without one — the lock-only
+    // path, which this tool's version is part of — they can only be moved.)
     if let (Some(prev), Some(entry)) = (previous, cached)
-        && !p.git
+        && (!p.git || p.from.is_empty())
         && entry.tree == prev.tree
         && fingerprint(&dir.join(&p.dir)).ok().as_deref() == Some(entry.fingerprint.as_str())
     {
+        if moves == Moves::Defer {
+            return Ok(None);
+        }
         let markers = staging.join(MOVED);
         std::fs::create_dir_all(&markers)?;
         std::fs::write(markers.join(&p.dir), b"")?;
         move_in(dir, staging, &p.dir)
             .with_context(|| format!("moving {} into the new tree", p.dir))?;
-        return Ok((prev.clone(), true, Some(entry.fingerprint.clone())));
+        return Ok(Some((prev.clone(), true, Some(entry.fingerprint.clone()))));
     }
     let reused = match previous {
         Some(_) => reuse(&dir.join(&p.dir), p, &dest)?,
@@ -111,7 +126,7 @@ pub(super) fn vendor_one(
     };
     // Taken here, on this crate's worker, rather than over the whole tree after the swap: the
     // swap renames only the staging directory, so nothing fingerprinted changes.
-    Ok((record, was_reused, fingerprint(&dest).ok()))
+    Ok(Some((record, was_reused, fingerprint(&dest).ok())))
 }
 
 /// The files of a stub: the crate's `Cargo.toml` and an empty `src/lib.rs` (so target
@@ -217,7 +232,10 @@ pub(super) fn reuse(
 
 /// Vendor every crate of `plan` whose `pre` slot is empty into `staging`, on every core;
 /// results in plan order. With `stop_on_error` the first failure stops the rest (a crate not
-/// attempted has no result).
+/// attempted has no result). With [`Moves::Defer`], crates that can be moved from DIR as they
+/// are keep an empty slot: a second pass with [`Moves::Now`] moves them, right before the
+/// swap, so DIR shows links into the staging tree only for the moment the moves take (not
+/// while the rest is extracted).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn vendor_all(
     plan: &[Planned],
@@ -227,6 +245,7 @@ pub(super) fn vendor_all(
     dir: &Path,
     staging: &Path,
     stop_on_error: bool,
+    moves: Moves,
     on_done: &(dyn Fn(&Planned) + Sync),
 ) -> Result<Vec<Option<Vendored>>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -251,11 +270,20 @@ pub(super) fn vendor_all(
                         on_done(p);
                         continue;
                     }
-                    let res =
-                        vendor_one(p, old.crates.get(&p.dir), cached.get(&p.dir), dir, staging);
+                    let res = vendor_one(
+                        p,
+                        old.crates.get(&p.dir),
+                        cached.get(&p.dir),
+                        dir,
+                        staging,
+                        moves,
+                    );
                     if res.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
+                    let Some(res) = res.transpose() else {
+                        continue; // moved in the last pass
+                    };
                     on_done(p);
                     if let Ok(mut r) = results.lock()
                         && let Some(slot) = r.get_mut(i)

@@ -130,6 +130,31 @@ impl Cargo {
         Err(cargo_failed("cargo metadata", &stderr))
     }
 
+    /// Cargo's lock check and nothing more: whether Cargo.lock satisfies the manifests, by
+    /// `cargo update --workspace --locked` offline (resolution from the index cache alone, no
+    /// package loaded) or `cargo fetch --locked` online (which also downloads what the lock
+    /// names). [`LockWouldChange`] when cargo would have to change the lock.
+    pub fn lock_check(&self, manifest: &Path) -> Result<Result<(), LockWouldChange>> {
+        let mut cmd = Command::new(&self.program);
+        if self.offline {
+            cmd.args(["update", "--workspace", "--locked", "--offline"]);
+        } else {
+            cmd.args(["fetch", "--locked"]);
+        }
+        cmd.arg("--manifest-path")
+            .arg(manifest)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)));
+        let out = self.run(cmd, "checking Cargo.lock (cargo's lock check)")?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            return Ok(Ok(()));
+        }
+        if stderr.contains("--locked was passed") || stderr.contains("needs to be updated but") {
+            return Ok(Err(LockWouldChange { stderr }));
+        }
+        Err(cargo_failed("cargo's lock check", &stderr))
+    }
+
     /// `cargo metadata --no-deps`: members and root without resolving (never writes the lock).
     pub fn metadata_no_deps(&self, manifest: &Path) -> Result<String> {
         let out = self.run(

@@ -927,6 +927,52 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
         t.retain(|p, _| !p.starts_with(".slsa-moved"));
         t
     };
+    // While the changed crates are written, the unchanged ones are still in DIR (no links
+    // into the staging tree, which a `git add` or a cache upload could capture after a kill):
+    // they are moved only once everything else is staged, right before the swap.
+    f.project.write("vendor/tool/README.md", "tampered\n");
+    let old_tree = seen();
+    let mut cmd = f.env.command(crate::bin(), f.project.path());
+    cmd.args(["vendor", "--offline", "-q"])
+        .env("__CARGO_SLSA_TEST_PAUSE_BEFORE_MOVES_MS", "20000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn vendor");
+    let tool_staged = || {
+        std::fs::read_dir(f.project.path())
+            .expect("project")
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".vendor.slsa-staging-")
+                    && e.path().join("tool/.cargo-checksum.json").is_file()
+            })
+    };
+    let mut polls = 0;
+    while !tool_staged() && polls < 400 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        polls += 1;
+    }
+    let links = || {
+        std::fs::read_dir(f.project.join("vendor"))
+            .expect("vendor")
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+            .count()
+    };
+    let links_while_writing = links();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(polls < 400, "the changed crate was never staged");
+    assert_eq!(
+        links_while_writing, 0,
+        "nothing moved while crates are written"
+    );
+    assert_eq!(links(), 0);
+    assert_eq!(seen(), old_tree);
+    slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
+
     // Killed at the worst moment: every crate staged, the unchanged ones moved out of DIR,
     // just before the swap (held there by the test hook). DIR still reads as the old tree.
     f.project.write("vendor/tool/README.md", "tampered\n");
@@ -1024,4 +1070,313 @@ fn a_relative_dir_is_taken_from_the_working_directory_like_cargo() {
     let mut c = f.env.cargo(f.project.path());
     c.args(["build", "--offline", "--frozen"]);
     run(c).assert_success();
+}
+
+/// A cargo that logs each invocation's arguments to `log` and then runs the real one, so a
+/// test sees which cargo commands a run used.
+fn logging_cargo(f: &Fixture) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = f.env.command(crate::bin(), f.project.path());
+    let real = probe
+        .get_envs()
+        .find(|(k, _)| *k == "CARGO")
+        .and_then(|(_, v)| v)
+        .expect("the kit sets CARGO")
+        .to_owned();
+    let dir = f.env.scratch().join("logging-cargo");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("log");
+    let script = dir.join("cargo");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.to_string_lossy()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, log)
+}
+
+#[test]
+fn cargo_is_skipped_only_when_nothing_that_decides_the_tree_changed() {
+    let f = fixture();
+    let (cargo, log) = logging_cargo(&f);
+    // Each run: its JSON summary and the cargo commands it ran.
+    let vendor = |extra_env: &[(&str, &str)], code: i32| {
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = f.env.command(crate::bin(), f.project.path());
+        cmd.args(["vendor", "--offline", "--format", "json"])
+            .env("CARGO", &cargo);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = run(cmd).assert_code(code);
+        let ran = std::fs::read_to_string(&log).unwrap_or_default();
+        (out, ran)
+    };
+    let summary = |out: &slsa_tests::RunOutput| json(out)["summary"].clone();
+    let checked_by = |out: &slsa_tests::RunOutput| {
+        summary(out)["lock_checked_by"]
+            .as_str()
+            .expect("lock_checked_by")
+            .to_owned()
+    };
+    const UNCHANGED: &str = "unchanged since the last run (cargo not run)";
+    const FULL: &str = "cargo metadata --locked";
+    const LOCK: &str = "cargo update --workspace --locked --offline";
+    let vendored = || {
+        let mut t = snapshot(&f.project.join("vendor"));
+        t.remove(Path::new(".slsa-vendor.json"));
+        t
+    };
+
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL);
+    assert!(ran.contains("metadata"), "{ran}");
+    let tree = snapshot(&f.project.join("vendor"));
+
+    // Nothing changed: no cargo at all, nothing written, the same summary counts.
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), UNCHANGED);
+    assert_eq!(ran, "", "cargo was not run");
+    let total = summary(&out)["crates"].clone();
+    assert_eq!(summary(&out)["reused"], total);
+    assert_eq!(snapshot(&f.project.join("vendor")), tree);
+
+    // Each of these must be noticed: the run goes through cargo and DIR ends up as it was.
+    type Tamper<'a> = Box<dyn Fn() + 'a>;
+    let tampering: Vec<(&str, Tamper)> = vec![
+        (
+            "an edited vendored file",
+            Box::new(|| f.project.write("vendor/tool/README.md", "tampered\n")),
+        ),
+        (
+            "a file added to a crate",
+            Box::new(|| f.project.write("vendor/tool/src/evil.rs", "x\n")),
+        ),
+        (
+            "a crate directory added to DIR",
+            Box::new(|| {
+                f.project.write(
+                    "vendor/evil/Cargo.toml",
+                    "[package]\nname = \"evil\"\nversion = \"1.0.0\"\n",
+                )
+            }),
+        ),
+        (
+            "a crate directory removed",
+            Box::new(|| f.project.remove("vendor/mid")),
+        ),
+        (
+            "an edited manifest in DIR",
+            Box::new(|| {
+                let m = f.project.read("vendor/.slsa-vendor.json");
+                f.project
+                    .write("vendor/.slsa-vendor.json", format!("{m}\n"));
+            }),
+        ),
+        (
+            "an edited checksum file",
+            Box::new(|| f.project.write("vendor/mid/.cargo-checksum.json", "{}")),
+        ),
+    ];
+    // (The lock is the one cargo checked last time, so cargo need not run: the tree is
+    // rebuilt from the lock, the changed crates read again from their sources.)
+    for (what, tamper) in &tampering {
+        tamper();
+        let (out, _) = vendor(&[], 0);
+        assert_eq!(snapshot(&f.project.join("vendor")), tree, "{what}: {out:?}");
+        slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+    }
+
+    // Inputs that decide the tree without being in it: the workspace manifest (a comment
+    // counts), cargo's configuration, cargo's variables. Each runs cargo metadata.
+    let manifest = f.project.read("Cargo.toml");
+    f.project
+        .write("Cargo.toml", format!("{manifest}# a comment\n"));
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL, "an edited Cargo.toml");
+    assert!(ran.contains("metadata"), "{ran}");
+    f.project.write(".cargo/config.toml", "[net]\nretry = 1\n");
+    let (out, _) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL, "a new .cargo/config.toml");
+    let (out, _) = vendor(&[("CARGO_PROFILE_RELEASE_DEBUG", "1")], 0);
+    assert_eq!(checked_by(&out), FULL, "a new CARGO_ variable");
+    let (out, _) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL, "the variable gone again");
+    let (out, _) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), UNCHANGED);
+    assert_eq!(snapshot(&f.project.join("vendor")), tree);
+
+    // A bump (`cargo update -p`): cargo's lock check alone, and cargo vendor's tree.
+    f.env.registry().publish(CrateBuilder::new("dup", "2.0.1"));
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["update", "-p", "dup@2.0.0"]);
+    run(c).assert_success();
+    let mut c = f.env.cargo(f.project.path());
+    c.arg("fetch");
+    run(c).assert_success();
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), LOCK, "{ran}");
+    assert!(!ran.contains("metadata"), "{ran}");
+    assert_eq!(summary(&out)["reused"], total.as_u64().expect("n") - 1);
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["vendor", "--offline", "--respect-source-config", "theirs"]);
+    run(c).assert_success();
+    assert_eq!(vendored(), snapshot(&f.project.join("theirs")));
+    std::fs::remove_dir_all(f.project.join("theirs")).expect("remove");
+    let bumped = snapshot(&f.project.join("vendor"));
+
+    // A lock edited by hand so that it no longer fits the manifests: cargo's lock check
+    // refuses it, the run falls back to cargo metadata, which refuses it too; DIR untouched.
+    let lock = f.project.read("Cargo.lock");
+    let stale = lock.replace(
+        "name = \"mid\"\nversion = \"1.0.0\"",
+        "name = \"mid\"\nversion = \"9.0.0\"",
+    );
+    assert_ne!(stale, lock);
+    f.project.write("Cargo.lock", &stale);
+    let (out, ran) = vendor(&[], 2);
+    assert!(ran.contains("--locked"), "{ran}");
+    assert!(out.stderr.contains("Cargo.lock"), "{}", out.stderr);
+    assert_eq!(snapshot(&f.project.join("vendor")), bumped);
+    // A lock whose checksum was swapped for another crate's: the cache no longer matches it.
+    let sum = |name: &str| {
+        f.project
+            .lock()
+            .into_iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.checksum)
+            .expect("checksum")
+    };
+    f.project.write("Cargo.lock", &lock);
+    let swapped = lock.replace(&sum("tool"), &sum("mid"));
+    assert_ne!(swapped, lock);
+    f.project.write("Cargo.lock", &swapped);
+    let (out, _) = vendor(&[], 2);
+    assert!(!out.stderr.is_empty());
+    assert_eq!(snapshot(&f.project.join("vendor")), bumped);
+    f.project.write("Cargo.lock", &lock);
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(
+        checked_by(&out),
+        UNCHANGED,
+        "the lock put back is the one checked"
+    );
+    assert_eq!(ran, "");
+
+    // A git dependency moved on: its checkout comes from cargo metadata.
+    f._git
+        .1
+        .commit(&[("crates/wsb/lib.rs", "pub fn b() { }\n")], "b");
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["update", "-p", "wsa"]);
+    run(c).assert_success();
+    let (out, ran) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL, "{ran}");
+    assert!(f.project.read("vendor/wsb/lib.rs").contains("{ }"));
+    slsa(&f.env, f.project.path(), &["vendor", "--verify"]).assert_success();
+
+    // A directory a member glob searches gains a package: the workspace changed, whatever
+    // the files cargo read say.
+    f.project.write(
+        "Cargo.toml",
+        manifest.replace("[workspace]\n", "[workspace]\nmembers = [\"crates/*\"]\n"),
+    );
+    f.project.write(
+        "crates/one/Cargo.toml",
+        "[package]\nname = \"one\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    f.project.write("crates/one/src/lib.rs", "");
+    let mut c = f.env.cargo(f.project.path());
+    c.args(["update", "--workspace"]);
+    run(c).assert_success();
+    let (out, _) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), FULL);
+    let (out, _) = vendor(&[], 0);
+    assert_eq!(checked_by(&out), UNCHANGED);
+    f.project.write(
+        "crates/extra/Cargo.toml",
+        "[package]\nname = \"extra\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    f.project.write("crates/extra/src/lib.rs", "");
+    // (The lock lacks the new member, so cargo refuses it: not "unchanged".)
+    let (out, ran) = vendor(&[], 2);
+    assert!(ran.contains("metadata"), "{ran}");
+    assert!(out.stderr.contains("Cargo.lock"), "{}", out.stderr);
+}
+
+/// Runs `script` (a shell script, `$SLSA` the binary under test) in new user and mount
+/// namespaces, so it can mount filesystems; `None` where the system does not allow that.
+#[cfg(target_os = "linux")]
+fn in_mount_namespace(f: &Fixture, script: &str) -> Option<slsa_tests::RunOutput> {
+    let find = |name: &str| {
+        ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+    };
+    let (Some(unshare), Some(mount)) = (find("unshare"), find("mount")) else {
+        return None;
+    };
+    let works = std::process::Command::new(&unshare)
+        .args([
+            "-rm",
+            "/bin/sh",
+            "-c",
+            &format!("'{}' -t tmpfs none /tmp", mount.display()),
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        return None;
+    }
+    let mut cmd = f.env.command(&unshare, f.project.path());
+    cmd.args(["-rm", "/bin/sh", "-ec", script])
+        .env("SLSA", crate::bin())
+        .env("MOUNT", mount);
+    Some(run(cmd))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mount_point_or_an_unwritable_parent_is_refused_up_front() {
+    let f = fixture();
+    // DIR is a mount point (a volume, a tmpfs): the new tree cannot be swapped in across
+    // filesystems, and saying so after vendoring every crate would waste the run.
+    let Some(out) = in_mount_namespace(
+        &f,
+        "mkdir -p mnt && \"$MOUNT\" -t tmpfs none mnt && exec \"$SLSA\" vendor --offline mnt",
+    ) else {
+        #[allow(clippy::disallowed_macros)] // a test's own note on why it did nothing
+        {
+            eprintln!("skipped: this system does not allow mount namespaces");
+        }
+        return;
+    };
+    let out = out.assert_code(2);
+    assert!(out.stderr.contains("mount point"), "{}", out.stderr);
+    assert!(out.stderr.contains("mnt"), "{}", out.stderr);
+    // A directory inside the mount is fine.
+    let out = in_mount_namespace(
+        &f,
+        "mkdir -p mnt && \"$MOUNT\" -t tmpfs none mnt && \"$SLSA\" vendor --offline -q mnt/vendor \
+         && \"$SLSA\" vendor --verify mnt/vendor",
+    )
+    .expect("mount namespaces work");
+    out.assert_success();
+    // A read-only parent: refused with the reason, nothing written.
+    let out = in_mount_namespace(
+        &f,
+        "mkdir -p ro && \"$MOUNT\" -t tmpfs none ro && \"$MOUNT\" -o remount,ro ro && \
+         exec \"$SLSA\" vendor --offline ro/vendor",
+    )
+    .expect("mount namespaces work")
+    .assert_code(2);
+    assert!(out.stderr.contains("cannot be written"), "{}", out.stderr);
+    assert!(out.stderr.contains("ro/vendor"), "{}", out.stderr);
+    assert_eq!(leftovers(f.project.path()), Vec::<String>::new());
 }
