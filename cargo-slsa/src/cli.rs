@@ -131,6 +131,18 @@ pub enum Command {
     /// missing, checksums that differ from Cargo.lock, and crates that do not match the lock.
     Vendor(VendorArgs),
 
+    /// Show what a lockfile change brings in: a capability diff of every updated crate.
+    ///
+    /// Compares Cargo.lock with a base (--base REV, default HEAD, through git; or --base-lock
+    /// FILE) and, for every registry crate added, removed or at another version, reads both
+    /// `.crate` files (from cargo's cache or the registry, checked against the sha256 in the
+    /// lockfiles) and compares them without running any of their code: files and lines
+    /// changed, and signals — a build script or proc-macro added, build-time code that starts
+    /// processes, opens connections or reads secrets, binary files, obfuscated literals, more
+    /// unsafe, a new crate (and a young one), another publisher. Source is read as tokens, so
+    /// comments and strings do not count. Exit 1 if a finding is at or above the deny level.
+    Review(ReviewArgs),
+
     /// Build release binaries reproducibly and write signed SLSA v1 provenance for them.
     ///
     /// Builds with `cargo build --locked --release` (or the packages, binaries, target and
@@ -335,6 +347,9 @@ pub enum CheckPart {
     Audit,
     /// harden (read-only).
     Harden,
+    /// review of the lockfile change against the pull request's base (in a pull request, or
+    /// with --review-base).
+    Review,
 }
 
 /// Flags of `cargo slsa check`.
@@ -354,6 +369,41 @@ pub struct CheckArgs {
     pub source: DbArgs,
 
     /// Which findings fail the check: `warnings` or `errors` (default).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Option<DenyLevel>,
+
+    /// The git revision the review part compares Cargo.lock with. Default in a pull request
+    /// (GITHUB_BASE_REF set): `origin/<base branch>`, fetched (depth 1) when the checkout
+    /// lacks it; elsewhere the review part does not run.
+    #[arg(long, value_name = "REV")]
+    pub review_base: Option<String>,
+}
+
+/// Flags of `cargo slsa review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The git revision whose Cargo.lock is the base (default HEAD; in a pull request, the
+    /// base branch, e.g. `origin/main`).
+    #[arg(long, value_name = "REV", conflicts_with = "base_lock")]
+    pub base: Option<String>,
+
+    /// A Cargo.lock file to use as the base instead of one from git.
+    #[arg(long, value_name = "FILE")]
+    pub base_lock: Option<PathBuf>,
+
+    /// Count process and network signals in every shipped source file, not only in build
+    /// scripts and proc-macros.
+    #[arg(long)]
+    pub all_code: bool,
+
+    /// A crate entering the graph whose first version was published less than DAYS ago is
+    /// reported (new-crate-young).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub min_age: u32,
+
+    /// Which findings fail the run: `warnings` makes build scripts and proc-macros added,
+    /// obfuscation, another publisher and young crates fail it too; `errors` (the default)
+    /// only processes, network access, secrets and binaries.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub deny: Option<DenyLevel>,
 }
@@ -668,6 +718,13 @@ pub struct UpdateArgs {
     /// 5).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// With --open-pr: hold back an update whose review (`cargo slsa review` of its own lock
+    /// change, which every pull request body shows) has a signal with this code, e.g.
+    /// `process-spawn` (repeatable; config `deny-signals`). Held-back updates are listed with
+    /// why.
+    #[arg(long, value_name = "CODE")]
+    pub deny_signal: Vec<String>,
 
     /// GitHub API base URL (GitHub Enterprise, or a test server).
     #[arg(

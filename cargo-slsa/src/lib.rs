@@ -20,6 +20,7 @@ pub mod progress;
 pub mod provenance;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod sbom;
 pub mod secrets;
 pub mod timefmt;
@@ -151,6 +152,7 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
         Command::Verify(args) => verify::run(ctx, args)?,
         Command::Keygen(args) => attest::keygen(ctx, args)?,
         Command::Update(args) => update::run(ctx, args)?,
+        Command::Review(args) => review::run(ctx, args)?,
         Command::Vendor(args) => match vendor::run(ctx, args)? {
             vendor::Output::Config(text, report) if ctx.format == report::Format::Human => {
                 // Like cargo vendor: the configuration on stdout (to paste or redirect), what

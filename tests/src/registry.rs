@@ -52,6 +52,8 @@ struct State {
     crates: BTreeMap<String, Vec<Version>>,
     /// Lowercased name -> repository URL the web API reports.
     repositories: BTreeMap<String, String>,
+    /// (lowercased name, version) -> the login the web API says published it.
+    publishers: BTreeMap<(String, String), String>,
     log: Vec<Served>,
 }
 
@@ -102,6 +104,14 @@ impl Registry {
         self.lock()
             .repositories
             .insert(name.to_lowercase(), url.to_owned());
+    }
+
+    /// The account the web API (`/api/v1/crates/NAME/VERSION`) says published `name`
+    /// `version` (`version.published_by.login`).
+    pub fn set_publisher(&self, name: &str, version: &str, login: &str) {
+        self.lock()
+            .publishers
+            .insert((name.to_lowercase(), version.to_owned()), login.to_owned());
     }
 
     /// Panics if that name and version already exist, as a real registry
@@ -316,6 +326,20 @@ fn lookup(state: &State, addr: SocketAddr, route: &str) -> Option<(Vec<u8>, &'st
         return Some((body.into_bytes(), "text/plain"));
     }
     // The web API's crate endpoint (crates.io's shape, the fields cargo-slsa reads).
+    if let Some(rest) = route.strip_prefix("/api/v1/crates/")
+        && let Some((name, version)) = rest.split_once('/')
+    {
+        let key = name.to_lowercase();
+        let versions = state.crates.get(&key)?;
+        versions.iter().find(|v| v.version == version)?;
+        let login = state.publishers.get(&(key, version.to_owned()));
+        let body = json!({"version": {
+            "crate": name,
+            "num": version,
+            "published_by": login.map(|l| json!({"login": l})),
+        }});
+        return Some((body.to_string().into_bytes(), "application/json"));
+    }
     if let Some(name) = route.strip_prefix("/api/v1/crates/") {
         let key = name.to_lowercase();
         state.crates.get(&key)?;

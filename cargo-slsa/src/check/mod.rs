@@ -1,6 +1,6 @@
 //! `cargo slsa check`: the read-only gate for pull requests — `pin --check`, `vendor --verify`
-//! (when the workspace has a `vendor/` directory), `audit` and `harden` in one report with one
-//! exit code.
+//! (when the workspace has a `vendor/` directory), `audit`, `harden` and, in a pull request,
+//! `review` of its lockfile change against the base branch, in one report with one exit code.
 //!
 //! Each part runs exactly as its own subcommand would (same library entry points, nothing
 //! written); the findings are concatenated — codes are unique across subcommands, so SARIF gets
@@ -14,7 +14,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::Ctx;
-use crate::cli::{AuditArgs, CheckArgs, CheckPart, DenyLevel, PinArgs, VendorArgs};
+use crate::cli::{AuditArgs, CheckArgs, CheckPart, DenyLevel, PinArgs, ReviewArgs, VendorArgs};
 use crate::report::{Report, Severity};
 
 /// Run `cargo slsa check`.
@@ -86,6 +86,36 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report> {
     if runs(CheckPart::Harden) {
         let part = crate::harden::audit(ctx, &args.paths).map(|(r, _)| r);
         take(&mut report, &mut parts, "harden", part, false);
+    }
+    if runs(CheckPart::Review) {
+        let base = match &args.review_base {
+            Some(rev) => Some(Ok(rev.clone())),
+            None => crate::workspace::Workspace::locate(ctx)
+                .ok()
+                .and_then(|m| crate::review::fetch::pull_request_base(&m, ctx.offline)),
+        };
+        match base {
+            None => {
+                parts.insert(
+                    "review".into(),
+                    json!({"ran": false, "skipped": "not a pull request (no GITHUB_BASE_REF) and no --review-base"}),
+                );
+            }
+            Some(Err(e)) => take(&mut report, &mut parts, "review", Err(e), false),
+            Some(Ok(rev)) => {
+                let part = crate::review::run(
+                    ctx,
+                    &ReviewArgs {
+                        base: Some(rev),
+                        base_lock: None,
+                        all_code: false,
+                        min_age: 30,
+                        deny: args.deny,
+                    },
+                );
+                take(&mut report, &mut parts, "review", part, false);
+            }
+        }
     }
     report.sort();
     report.summary.insert("parts".into(), Value::Object(parts));

@@ -34,6 +34,9 @@ pub fn suppressible(code: &str) -> bool {
     use crate::harden::codes::HardenCode;
     use crate::pin::codes::PinCode;
     PinCode::ALL.iter().any(|c| c.as_str() == code)
+        || crate::review::codes::ReviewCode::ALL
+            .iter()
+            .any(|c| c.as_str() == code)
         || AuditCode::ALL.iter().any(|c| c.as_str() == code)
         || HardenCode::ALL.iter().any(|c| c.as_str() == code)
 }
@@ -46,16 +49,22 @@ fn sections(command: &Command) -> Vec<(&'static str, Vec<&'static str>, bool)> {
     let pin: Vec<_> = PinCode::ALL.iter().map(|c| c.as_str()).collect();
     let audit: Vec<_> = AuditCode::ALL.iter().map(|c| c.as_str()).collect();
     let harden: Vec<_> = HardenCode::ALL.iter().map(|c| c.as_str()).collect();
+    let review: Vec<_> = crate::review::codes::ReviewCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     match command {
         Command::Pin(_) => vec![("pin", pin, false)],
         Command::Audit(_) => vec![("audit", audit, false)],
         Command::Harden(_) => vec![("harden", harden, true)],
+        Command::Review(_) => vec![("review", review, true)],
         Command::Check(_) => {
-            let all = [pin.clone(), audit.clone(), harden.clone()].concat();
+            let all = [pin.clone(), audit.clone(), harden.clone(), review.clone()].concat();
             vec![
                 ("pin", pin, false),
                 ("audit", audit, false),
                 ("harden", harden, true),
+                ("review", review, true),
                 ("check", all, true),
             ]
         }

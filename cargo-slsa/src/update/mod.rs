@@ -50,6 +50,9 @@ pub struct UpdateConfig {
     pub ignore: Vec<IgnoreRule>,
     /// Open-PR limit (default 5).
     pub open_pull_requests_limit: Option<usize>,
+    /// Review signal codes that hold an update back from its pull request.
+    #[serde(default)]
+    pub deny_signals: Vec<String>,
 }
 
 /// A named group.
@@ -242,6 +245,8 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     let ws = Workspace::load(ctx, &cargo)?;
     let lock = ws.fresh_lock("updates would not start from what is locked")?;
     let config: UpdateConfig = ws.config.section("update")?;
+    // Checked up front: a misspelt code would otherwise hold nothing back, silently.
+    let deny_signals = pr::deny_signals(args, &config)?;
     let today = crate::timefmt::Date::today();
     for (i, rule) in config.ignore.iter().enumerate() {
         let line = ws.config.entry_line("update", &rule.name, 0);
@@ -766,6 +771,12 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     if args.dry_run {
         report.sort();
         return Ok(report);
+    }
+    if !deny_signals.is_empty() && !args.open_pr {
+        report.notes.push(
+            "--deny-signal applies to update pull requests (--open-pr); nothing was held back"
+                .into(),
+        );
     }
     if args.open_pr {
         pr::open(

@@ -124,6 +124,7 @@ pub fn body(
     updates: &[&Update],
     diff: &LockDiff,
     new_build_code: &[String],
+    review: &str,
     repositories: &BTreeMap<String, String>,
     now: i64,
 ) -> String {
@@ -243,6 +244,10 @@ pub fn body(
             b.push_str(&format!("- {s}\n"));
         }
     }
+    if !review.is_empty() {
+        b.push('\n');
+        b.push_str(review);
+    }
     b.push_str(
         "\n---\nRerunning `cargo slsa update --open-pr` updates this pull request in place.\n",
     );
@@ -287,6 +292,32 @@ fn new_build_code(cargo: &Cargo, root: &Path, diff: &LockDiff) -> Option<Vec<Str
         }
     }
     Some(out)
+}
+
+/// The review signal codes that hold an update back (`--deny-signal`, config `deny-signals`);
+/// an unknown code is an error, not a check that never fires.
+pub(super) fn deny_signals(args: &UpdateArgs, config: &UpdateConfig) -> Result<BTreeSet<String>> {
+    let known: Vec<&str> = crate::review::codes::ReviewCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let mut out = BTreeSet::new();
+    for code in args.deny_signal.iter().chain(&config.deny_signals) {
+        if !known.contains(&code.as_str()) {
+            return Err(crate::error::InputError::at(
+                Path::new("Cargo.toml"),
+                None,
+                None,
+                format!(
+                    "deny-signal `{code}` is not a review signal (one of: {})",
+                    known.join(", ")
+                ),
+            )
+            .into());
+        }
+        out.insert(code.clone());
+    }
+    Ok(out)
 }
 
 /// Open, update or close the update pull requests. `complete` says whether every crate could
@@ -452,6 +483,13 @@ pub fn open(
 
     let cargo = Cargo::new(ctx.offline, ctx.progress());
     let before_lock = ws.lock.clone().ok_or_else(|| anyhow!("no Cargo.lock"))?;
+    let review_opts = crate::review::Options {
+        all_code: false,
+        min_age_days: 30,
+        offline: ctx.offline,
+        now: crate::timefmt::now_unix(),
+    };
+    let deny = deny_signals(args, config)?;
     let now = crate::timefmt::now_unix();
     let mut open_count = open_prs.len() - closed;
     for (group, us) in order {
@@ -488,6 +526,45 @@ pub fn open(
         let after_lock = Lockfile::load(&copy_root.join("Cargo.lock"))?;
         let diff = lock_diff(&before_lock, &after_lock);
         let build_code = new_build_code(&cargo, &copy_root, &diff).unwrap_or_default();
+        // What the update brings into each crate (`cargo slsa review` of this lock change).
+        let review =
+            crate::review::review_locks(ctx, &ws.root, &before_lock, &after_lock, &review_opts);
+        let review_md = match &review {
+            Ok(r) => crate::review::markdown(r),
+            Err(e) => {
+                report
+                    .notes
+                    .push(format!("{group}: the crates could not be reviewed: {e:#}"));
+                format!(
+                    "### What the update changes in the crates\n\nNot reviewed: {}\n",
+                    crate::review::markdown_escape(&format!("{e:#}"))
+                )
+            }
+        };
+        if let Ok(r) = &review {
+            let denied: Vec<String> = r
+                .signals()
+                .filter(|(_, s)| deny.contains(s.code.as_str()))
+                .map(|(c, s)| {
+                    format!(
+                        "{} {}: `{}` at {}:{}",
+                        c.name,
+                        c.to.as_deref().unwrap_or_default(),
+                        s.code.as_str(),
+                        s.file,
+                        s.line
+                    )
+                })
+                .collect();
+            if !denied.is_empty() {
+                report.notes.push(format!(
+                    "{group}: held back by deny-signals: {}",
+                    denied.join("; ")
+                ));
+                results.push(json!({"branch": branch, "action": "held-back", "why": denied}));
+                continue;
+            }
+        }
 
         // Blobs, tree, commit.
         let mut entries = Vec::new();
@@ -555,7 +632,7 @@ pub fn open(
             .map(|u| u.name.clone())
             .collect();
         let repositories = crate::registry::repositories(index, &names);
-        let body = body(&us, &diff, &build_code, &repositories, now);
+        let body = body(&us, &diff, &build_code, &review_md, &repositories, now);
         let (number, url, action) = match existing {
             Some(pr) => {
                 let n = pr["number"].as_u64().unwrap_or_default();

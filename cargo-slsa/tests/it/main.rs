@@ -12,6 +12,7 @@ mod keyless;
 mod lambda;
 mod model;
 mod pin;
+mod review;
 mod sbom;
 mod tidy;
 mod update;

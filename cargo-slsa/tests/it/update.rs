@@ -473,7 +473,12 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
         .registry()
         .request_log()
         .into_iter()
-        .filter(|r| r.path.starts_with("/api/v1/crates/"))
+        // (The crate endpoint; the review asks the version endpoint for publishers.)
+        .filter(|r| {
+            r.path
+                .strip_prefix("/api/v1/crates/")
+                .is_some_and(|rest| !rest.contains('/'))
+        })
         .collect();
     assert_eq!(api.len(), 3, "{api:?}");
     for pair in api.windows(2) {
@@ -519,6 +524,30 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
     assert!(
         pr.body.contains("Removed from Cargo.lock"),
         "alpha 1.0.0 and friends: {}",
+        pr.body
+    );
+    // The review of the change: a row per crate, the signals folded below.
+    assert!(
+        pr.body
+            .contains("### What the update changes in the crates"),
+        "{}",
+        pr.body
+    );
+    assert!(
+        pr.body.contains(
+            "| `epsilon` | new, 1.0.0 | 3/0/0 | 7/0 | `build-script-added`, `new-dependency` |"
+        ),
+        "{}",
+        pr.body
+    );
+    assert!(
+        pr.body.contains("| `gamma` | 0.5.0 → 0.5.1 | 0/0/1 |"),
+        "{}",
+        pr.body
+    );
+    assert!(
+        pr.body.contains("- `build-script-added` build.rs:1"),
+        "{}",
         pr.body
     );
     assert!(!pr.body.contains(TOKEN));
@@ -571,6 +600,55 @@ fn pull_requests_are_opened_updated_in_place_and_superseded() {
             "Bump beta from 0.3.0 to 0.3.4",
             "Bump gamma from 0.5.0 to 0.5.1"
         ]
+    );
+}
+
+#[test]
+fn an_update_with_a_denied_signal_is_held_back_with_why() {
+    let p = prs();
+    // A misspelt code is refused rather than holding nothing back.
+    let out = p
+        .run(&["--group", "all", "--deny-signal", "process-spawning"])
+        .assert_code(2);
+    assert!(out.stderr.contains("process-spawning"), "{}", out.stderr);
+    assert!(p.gh.pulls("acme", "app").is_empty());
+    // alpha 1.1.0 brings epsilon, which has a build script: its group is held back; the
+    // others (one pull request each) are opened.
+    let out = p
+        .run(&["--group", "none", "--deny-signal", "build-script-added"])
+        .assert_success();
+    let report = json(&out);
+    let titles: Vec<String> =
+        p.gh.pulls("acme", "app")
+            .iter()
+            .map(|pr| pr.title.clone())
+            .collect();
+    assert_eq!(
+        titles,
+        [
+            "Bump beta from 0.3.0 to 0.3.4",
+            "Bump gamma from 0.5.0 to 0.5.1"
+        ],
+        "{report:#}"
+    );
+    let held = report["summary"]["pullRequests"]
+        .as_array()
+        .expect("pull requests")
+        .iter()
+        .find(|r| r["action"] == "held-back")
+        .expect("a held-back entry")
+        .clone();
+    assert_eq!(held["branch"], "cargo-slsa/alpha");
+    assert!(
+        held["why"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("epsilon 1.0.0: `build-script-added` at build.rs:1")),
+        "{held}"
+    );
+    assert!(
+        out.stdout.contains("held back by deny-signals"),
+        "{}",
+        out.stdout
     );
 }
 
