@@ -64,11 +64,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         "sbom" => bench_sbom(runs),
         "harden" => bench_harden(args, runs),
         "vendor" => crate::bench_vendor::bench_vendor(runs),
+        "review" => crate::bench_review::bench_review(runs),
         "attest" => bench_attest(runs),
         "update" => bench_update(runs),
         "lambda" => bench_lambda(runs),
         other => bail!(
-            "unknown benchmark `{other}` (known: pin, audit, sbom, harden, vendor, attest, update, lambda)"
+            "unknown benchmark `{other}` (known: pin, audit, sbom, harden, vendor, review, attest, update, lambda)"
         ),
     }
 }

@@ -12,7 +12,8 @@
 //! The workspace is generated: a loopback sparse registry (the test kit's) with 1,000 crates of
 //! code-like files — between 3 and ~60 files each, a few hundred bytes to tens of KiB, one crate
 //! in twenty with a large generated file — and a package depending on all of them. Nothing
-//! leaves the machine.
+//! leaves the machine. `SLSA_BENCH_KEEP=1` keeps the workspace and the trees afterwards, to
+//! look into a figure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,7 +38,7 @@ fn crates() -> usize {
 
 /// Progress on stderr: the generated workspace takes minutes to set up.
 #[allow(clippy::disallowed_macros)] // xtask's own progress
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
@@ -84,7 +85,7 @@ fn code(rng: &mut Rng, len: usize) -> String {
     s
 }
 
-fn krate(i: usize, version: &str) -> CrateBuilder {
+pub(crate) fn krate(i: usize, version: &str) -> CrateBuilder {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0000_01b3));
     let name = format!("gen{i:04}");
     let mut c = CrateBuilder::new(&name, version);
@@ -204,12 +205,12 @@ pub(crate) fn bench_vendor(runs: usize) -> Result<()> {
     let runs = runs.clamp(3, 7);
     let bin = release_binary()?;
     let ws = generate()?;
-    // The trees go to memory (tmpfs) where there is one: on a small VM, when the kernel writes
-    // dirty pages back decides a run's time more than either tool does (cargo vendor's full
-    // run moved between 3.7 and 20 s on disk here). `SLSA_BENCH_DIR` picks another place.
+    // The trees go where users keep them, on disk (the scratch directory's filesystem), so the
+    // figures include the kernel's writeback as theirs do; on a small VM that makes them noisy
+    // (cargo vendor's full run moved between 3.7 and 20 s here). `SLSA_BENCH_DIR=/dev/shm`
+    // measures on tmpfs instead, where cargo vendor is about twice as fast.
     let (out_root, place) = match std::env::var_os("SLSA_BENCH_DIR") {
         Some(d) => (PathBuf::from(d), "SLSA_BENCH_DIR"),
-        None if Path::new("/dev/shm").is_dir() => (PathBuf::from("/dev/shm"), "tmpfs"),
         None => (ws.env.scratch().to_path_buf(), "disk"),
     };
     let out_tmp = tempfile::Builder::new()
@@ -257,6 +258,28 @@ pub(crate) fn bench_vendor(runs: usize) -> Result<()> {
         same.push(time(&mut ours(&tree), &[0])?);
     }
     let (bump_ours, same_ours) = (median(bumps), median(same));
+    // Where a bump's time goes: one more, untimed, with `-v` (each step's milliseconds).
+    version = if version == "1.0.0" { "1.0.1" } else { "1.0.0" };
+    bump(&ws, version)?;
+    let steps = {
+        let mut c = ws.env.command(&bin, &ws.project);
+        c.args(["vendor", "--offline", "-v", "--format", "json"])
+            .arg(&tree)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let out = c.output().context("running cargo-slsa -v")?;
+        if !out.status.success() {
+            bail!(
+                "cargo slsa vendor -v failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.trim_end().ends_with(" ms"))
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
 
     step("--verify");
     let nproc = std::thread::available_parallelism()
@@ -327,6 +350,7 @@ pub(crate) fn bench_vendor(runs: usize) -> Result<()> {
             ms(bump_ours),
             ratio(bump_ours)
         );
+        println!("    (one bump, -v: {})", steps.join("; "));
         println!(
             "  no change      ours {:>8.1} ms | {:.3}x a full cargo vendor (target <= 0.03x)",
             ms(same_ours),
@@ -352,6 +376,20 @@ pub(crate) fn bench_vendor(runs: usize) -> Result<()> {
             mib(own_rss),
             mib(metadata_rss)
         );
+    }
+    // To look into a figure: keep the workspace, its cargo home and the trees.
+    if std::env::var_os("SLSA_BENCH_KEEP").is_some() {
+        #[allow(clippy::disallowed_macros)] // where to find what was kept
+        {
+            println!(
+                "  kept: workspace {}, trees {}; CARGO_HOME={}",
+                ws.project.display(),
+                out_dir.display(),
+                ws.env.cargo_home().path().display()
+            );
+        }
+        std::mem::forget(out_tmp);
+        std::mem::forget(ws);
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //!   advisories. All on a generated workspace of real registry crates; medians and the ratio.
 
 mod bench;
+mod bench_review;
 mod bench_vendor;
 mod interop;
 

@@ -69,8 +69,10 @@ pub fn base_lock(lock_path: &Path, rev: &str) -> Result<Lockfile> {
 }
 
 /// In a pull request (`GITHUB_BASE_REF` set, as GitHub Actions sets it for `pull_request`
-/// events): `origin/<base>`, fetched at depth 1 when the checkout does not have it (unless
-/// offline). `None` outside pull requests; `Some(Err)` when the base cannot be had.
+/// events): `origin/<base>` when the checkout has it, else the base commit the event names
+/// (`pull_request.base.sha` in `GITHUB_EVENT_PATH`) when the checkout has that, else
+/// `origin/<base>` fetched at depth 1 (unless offline). `None` outside pull requests;
+/// `Some(Err)` when the base cannot be had.
 pub fn pull_request_base(manifest: &Path, offline: bool) -> Option<Result<String>> {
     let base = std::env::var("GITHUB_BASE_REF")
         .ok()
@@ -93,6 +95,22 @@ pub fn pull_request_base(manifest: &Path, offline: bool) -> Option<Result<String
     if has(&rev) {
         return Some(Ok(rev));
     }
+    // The base commit the event names: a pull request's merge commit has it as first parent,
+    // so a checkout with `fetch-depth: 2` holds it without any fetch.
+    let event_base = std::env::var_os("GITHUB_EVENT_PATH")
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v["pull_request"]["base"]["sha"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .filter(|sha| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()));
+    if let Some(sha) = &event_base
+        && has(sha)
+    {
+        return Some(Ok(sha.clone()));
+    }
     if offline {
         return Some(Err(anyhow!(
             "the pull request's base {rev} is not in this checkout (--offline: not fetched)"
@@ -107,7 +125,7 @@ pub fn pull_request_base(manifest: &Path, offline: bool) -> Option<Result<String
     match fetched {
         Ok(o) if o.status.success() && has(&rev) => Some(Ok(rev)),
         Ok(o) => Some(Err(anyhow!(
-            "the pull request's base {rev} is not in this checkout and could not be fetched              ({}); check out with `fetch-depth: 0`",
+            "the pull request's base {rev} is not in this checkout and could not be fetched              ({}); check out with `fetch-depth: 2` (a pull request's merge commit and its base)",
             String::from_utf8_lossy(&o.stderr).trim()
         ))),
         Err(e) => Some(Err(anyhow!("running git fetch: {e}"))),
@@ -224,6 +242,19 @@ impl Fetcher {
         version: &str,
         checksum: &str,
     ) -> Result<Vec<u8>> {
+        // All three come from a lockfile: only what a registry can publish goes into a path
+        // or a URL.
+        if checksum.len() != 64 || !checksum.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("{name} {version}: the lockfile's checksum is not a sha256");
+        }
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b))
+        };
+        if !plain(name) || !plain(version) {
+            bail!("`{name}` `{version}` is not a crate name and version a registry serves");
+        }
         let file = format!("{name}-{version}.crate");
         let matches = |bytes: &[u8]| hex::encode(Sha256::digest(bytes)) == checksum;
         let mut candidates: Vec<PathBuf> = std::fs::read_dir(&self.cargo_cache)
@@ -234,7 +265,7 @@ impl Fetcher {
             .collect();
         let own = self.own_cache.join(format!(
             "{name}-{version}-{}.crate",
-            &checksum[..checksum.len().min(16)]
+            checksum.get(..16).unwrap_or(checksum)
         ));
         candidates.push(own.clone());
         for c in &candidates {
@@ -295,11 +326,13 @@ pub fn download_url(dl: &str, name: &str, version: &str, checksum: &str) -> Stri
     if !markers.iter().any(|m| dl.contains(m)) {
         return format!("{}/{name}/{version}/download", dl.trim_end_matches('/'));
     }
+    // (Names are ASCII: checked by the caller.)
+    let part = |r: std::ops::Range<usize>| name.get(r).unwrap_or_default();
     let prefix = match name.len() {
         1 => "1".to_string(),
         2 => "2".to_string(),
-        3 => format!("3/{}", &name[..1]),
-        _ => format!("{}/{}", &name[..2], &name[2..4]),
+        3 => format!("3/{}", part(0..1)),
+        _ => format!("{}/{}", part(0..2), part(2..4)),
     };
     dl.replace("{crate}", name)
         .replace("{version}", version)

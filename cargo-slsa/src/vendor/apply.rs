@@ -15,7 +15,7 @@ use crate::report::{Change, Report};
 use super::codes::VendorCode;
 use super::config::{config_text, merge_config};
 use super::record::{self, RunRecord};
-use super::staging::{MOVED, new_staging, recover, sibling};
+use super::staging::{new_staging, record_moves, recover, remove_moved_record, sibling};
 use super::stat::{StatCache, StatEntry, stat_cache_path};
 use super::tree::{MANIFEST, Manifest};
 use super::write::{Moves, Vendored, copy_entry, vendor_all};
@@ -148,11 +148,11 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
     }
 
     // Build the new tree in a staging directory beside DIR (the prefetch's, when kept).
-    let (staging, guard, mut done) = match prefetched {
-        Some(p) => (p.staging, p.guard, p.done),
+    let (staging, guard, mut done, known) = match prefetched {
+        Some(p) => (p.staging, p.guard, p.done, p.fingerprints),
         None => {
             let (staging, guard) = new_staging(&dir, &root)?;
-            (staging, guard, HashMap::new())
+            (staging, guard, HashMap::new(), BTreeMap::new())
         }
     };
     // Declared after `staging`, so it is dropped first: on any error before the swap, crate
@@ -206,14 +206,24 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
         &dir,
         staging.path(),
         true,
-        Moves::Defer,
+        Moves::Defer { known: &known },
         &on_done,
     )?;
+    super::phase(ctx, "writing the changed crates");
     // (A failure is reported below, before anything is moved.)
     test_pause("__CARGO_SLSA_TEST_PAUSE_BEFORE_MOVES_MS");
     let results = if written.iter().any(|r| matches!(r, Some(Err(_)))) {
         written
     } else {
+        // Every crate left for this pass is moved: recorded first, so a run killed while
+        // moving is put back by the next.
+        let moving: Vec<&str> = plan
+            .iter()
+            .zip(&written)
+            .filter(|(_, r)| r.is_none())
+            .map(|(p, _)| p.dir.as_str())
+            .collect();
+        record_moves(staging.path(), &moving)?;
         vendor_all(
             &plan,
             written,
@@ -222,7 +232,7 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
             &dir,
             staging.path(),
             true,
-            Moves::Now,
+            Moves::Checked,
             &on_done,
         )?
     };
@@ -254,10 +264,12 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
             }
         }
     }
+    super::phase(ctx, "moving the unchanged crates");
     let manifest_json = manifest.to_json();
     std::fs::write(staging.path().join(MANIFEST), &manifest_json)?;
     let (config, merged) = prepare_config(args, &root, &dir, &sources)?;
 
+    super::phase(ctx, "manifest and configuration");
     // Every crate staged and moved: a test can kill the run at this exact point.
     test_pause("__CARGO_SLSA_TEST_PAUSE_BEFORE_SWAP_MS");
     // Swap. Where the system can exchange two entries in one step, staging and DIR trade
@@ -270,7 +282,8 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
         // The staging path now holds the old tree: no moved crates to put back from it.
         put_back_guard.armed = false;
         drop(put_back_guard);
-        let _ = std::fs::remove_dir_all(dir.join(MOVED));
+        remove_moved_record(&dir);
+        super::phase(ctx, "the swap");
         // The run has succeeded; an old tree that cannot be removed now is removed by the next.
         let old_path = staging.path().to_path_buf();
         if let Err(e) = staging.close() {
@@ -302,7 +315,7 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
         put_back_guard.armed = false;
         drop(put_back_guard);
         drop(staging);
-        let _ = std::fs::remove_dir_all(dir.join(MOVED));
+        remove_moved_record(&dir);
         if had_old {
             std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
         }
@@ -323,6 +336,7 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
         merged,
     )?;
 
+    super::phase(ctx, "removing the old tree");
     // Remember how each crate directory looks on this machine, and what the run vendored from,
     // for the next run.
     let entries = manifest
@@ -366,5 +380,6 @@ pub(super) fn write_tree(ctx: &Ctx, args: &VendorArgs, input: Input) -> Result<O
         // Best effort: without the cache the next run reads every crate instead.
         let _ = crate::fsx::write_atomic(&stat_path, &json);
     }
+    super::phase(ctx, "the stat cache and run record");
     Ok(output)
 }

@@ -104,6 +104,23 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
+/// With `-v`: how long the step that just ended took (since the previous one), so a slow
+/// re-vendor can be told apart from a slow cargo.
+fn phase(ctx: &Ctx, step: &str) {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    let now = Instant::now();
+    let Ok(mut last) = LAST.lock() else { return };
+    if let Some(t) = *last {
+        ctx.progress().detail(&format!(
+            "{step}: {:.1} ms",
+            now.duration_since(t).as_secs_f64() * 1e3
+        ));
+    }
+    *last = Some(now);
+}
+
 /// This process's peak resident memory in KiB (`VmHWM`), where the system says.
 fn peak_rss_kib() -> Option<u64> {
     std::fs::read_to_string("/proc/self/status")
@@ -173,21 +190,29 @@ pub fn run(ctx: &Ctx, args: &VendorArgs) -> Result<Output> {
         let dir = vendor_dir(&ws.root, &ctx.cwd, args);
         return Ok(Output::Report(verify(&dir, fresh_lock(&ws)?)?));
     }
+    phase(ctx, "start");
     let start = record::Start::read(ctx, args);
+    phase(ctx, "reading the last run's record");
     if let Some(s) = &start
         && let Some(out) = record::unchanged(ctx, args, s)?
     {
+        phase(ctx, "checking that nothing changed");
         return Ok(out);
     }
+    phase(ctx, "checking whether anything changed");
     let mut prefetched = None;
     let mut why_full = None;
     if let Some(s) = &start {
         match record::lock_only(ctx, args, &cargo, s, &mut prefetched)? {
-            Ok(input) => return apply::write_tree(ctx, args, input),
+            Ok(input) => {
+                phase(ctx, "cargo's lock check, new crates extracted meanwhile");
+                return apply::write_tree(ctx, args, input);
+            }
             Err(why) => why_full = Some(why),
         }
     }
     let mut input = full(ctx, args, &cargo, start.as_ref(), prefetched)?;
+    phase(ctx, "cargo metadata, new crates extracted meanwhile");
     input.why_full = why_full;
     apply::write_tree(ctx, args, input)
 }

@@ -26,6 +26,9 @@ pub(super) struct Prefetch {
     pub(super) guard: PutBackGuard,
     pub(super) staging: tempfile::TempDir,
     pub(super) done: HashMap<String, (PlanKey, VendoredCrate)>,
+    /// The stat fingerprints of the crates DIR holds and the plan keeps, taken meanwhile (see
+    /// [`super::write::Moves`]).
+    pub(super) fingerprints: BTreeMap<String, String>,
 }
 
 /// Start vendoring from the lock on disk (see [`Prefetch`]); `None` whenever anything is not
@@ -107,7 +110,9 @@ pub(super) fn prefetch(root: &Path, cwd: &Path, args: &VendorArgs) -> Option<Pre
         &dir,
         staging.path(),
         false,
-        Moves::Defer,
+        Moves::Defer {
+            known: &BTreeMap::new(),
+        },
         &|_| {},
     );
     let mut done = HashMap::new();
@@ -126,11 +131,21 @@ pub(super) fn prefetch(root: &Path, cwd: &Path, args: &VendorArgs) -> Option<Pre
             }
         }
     }
+    // The crates DIR holds that the plan keeps: their fingerprints now, while cargo runs, so
+    // the run after it only has to move them (reading them changes nothing).
+    let kept: Vec<&str> = old
+        .crates
+        .keys()
+        .filter(|name| !plan.iter().any(|p| &p.dir == *name))
+        .map(String::as_str)
+        .collect();
+    let fingerprints = super::stat::fingerprints(&dir, &kept);
     Some(Prefetch {
         dir,
         lock_bytes,
         guard,
         staging,
         done,
+        fingerprints,
     })
 }

@@ -9,9 +9,53 @@ use crate::error::InputError;
 
 use super::tree::{CHECKSUM, MANIFEST};
 
-/// Inside a staging directory: one empty file per crate directory moved there from the current
-/// tree, written before the move.
+/// Inside a staging directory: the names of the crate directories moved there from the current
+/// tree, one per line, written before the first move. (Earlier versions wrote a directory of
+/// empty marker files, one per crate; it is still read.)
 pub(super) const MOVED: &str = ".slsa-moved";
+
+/// The crate directories a run recorded as moved into `staging`.
+pub(super) fn moved_names(staging: &Path) -> Vec<std::ffi::OsString> {
+    let path = staging.join(MOVED);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(&path)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default(),
+        Ok(m) if m.is_file() => std::fs::read_to_string(&path)
+            .map(|t| {
+                t.lines()
+                    .filter(|l| !l.is_empty() && !l.contains('/') && *l != "." && *l != "..")
+                    .map(std::ffi::OsString::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Record the crate directories about to be moved into `staging` (before the first move).
+pub(super) fn record_moves(staging: &Path, names: &[&str]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut list = names.join("\n");
+    list.push('\n');
+    crate::fsx::write_atomic(&staging.join(MOVED), list.as_bytes())
+}
+
+/// Remove the record of moved crates from `dir` (the tree just swapped in).
+pub(super) fn remove_moved_record(dir: &Path) {
+    let path = dir.join(MOVED);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(&path);
+        }
+        Err(_) => {}
+    }
+}
 
 /// Puts moved crate directories back when dropped armed (every error path before the swap).
 pub(super) struct PutBackGuard {
@@ -35,13 +79,9 @@ impl Drop for PutBackGuard {
 /// Move crate directories an interrupted or failed run had moved into `staging` back to `dir`
 /// (those with a marker whose directory is not in `dir`).
 pub(super) fn put_back(staging: &Path, dir: &Path) -> Result<usize> {
-    let Ok(markers) = std::fs::read_dir(staging.join(MOVED)) else {
-        return Ok(0);
-    };
     let mut n = 0;
     let mut failed: Option<anyhow::Error> = None;
-    for m in markers.flatten() {
-        let name = m.file_name();
+    for name in moved_names(staging) {
         let (from, to) = (staging.join(&name), dir.join(&name));
         if !std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_dir()) {
             continue;
@@ -209,7 +249,7 @@ pub(super) fn recover(dir: &Path) -> Result<bool> {
         }
         let _ = std::fs::remove_dir_all(&staging);
     }
-    let _ = std::fs::remove_dir_all(dir.join(MOVED));
+    remove_moved_record(dir);
     let old_exists = std::fs::symlink_metadata(&old).is_ok();
     if std::fs::symlink_metadata(dir).is_err() && old_exists {
         std::fs::rename(&old, dir).with_context(|| format!("restoring {}", dir.display()))?;

@@ -62,6 +62,35 @@ pub(super) fn fingerprint(crate_dir: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(lines.join("\n").as_bytes())))
 }
 
+/// The fingerprints of `names` under `dir`, on every core (a crate that cannot be read is
+/// left out).
+pub(super) fn fingerprints(dir: &Path, names: &[&str]) -> BTreeMap<String, String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let out = Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut mine = Vec::new();
+                while let Some(name) = names.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if let Ok(fp) = fingerprint(&dir.join(name)) {
+                        mine.push((name.to_string(), fp));
+                    }
+                }
+                if let Ok(mut o) = out.lock() {
+                    o.extend(mine);
+                }
+            });
+        }
+    });
+    out.into_inner().unwrap_or_default()
+}
+
 /// Every non-directory entry under a vendored crate's directory except its checksum file, as
 /// (`/`-separated relative path, path, metadata with links not followed) — the one walk both
 /// `--verify` and re-vendoring make. Bounded in directories visited.

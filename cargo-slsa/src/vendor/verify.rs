@@ -41,7 +41,7 @@ pub(super) fn verify(dir: &Path, lock: &Lockfile) -> Result<Report> {
     // Crates an interrupted run moved into its staging tree are not in DIR until the next run
     // puts them back: say so, rather than only listing them as missing.
     for staging in staging_siblings(dir).unwrap_or_default() {
-        if staging.join(MOVED).is_dir() {
+        if std::fs::symlink_metadata(staging.join(MOVED)).is_ok() {
             report.findings.push(
                 Finding::new(
                     VendorCode::Stale.rule(),

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use super::extract::FileEntry;
 use super::tree::{CHECKSUM, CrateRecord, Manifest};
 use super::{
-    Planned, extract, git::copy_git_package, sha256_file, source::read_checked, staging::MOVED,
-    staging::move_in, stat::StatEntry, stat::crate_entries, stat::fingerprint, tree,
+    Planned, extract, git::copy_git_package, sha256_file, source::read_checked, staging::move_in,
+    stat::StatEntry, stat::crate_entries, stat::fingerprint, tree,
 };
 
 /// The outcome of [`vendor_one`]: the crate's record, whether it was reused, and the
@@ -24,12 +24,14 @@ pub(super) type Vendored = Result<VendoredCrate>;
 pub(super) type VendoredCrate = (CrateRecord, bool, Option<String>);
 
 /// Whether unchanged crates are moved now or left for a last pass (see [`vendor_all`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Moves {
-    /// Leave crates that can be moved as they are (`None` from [`vendor_one`]).
-    Defer,
-    /// Move them now.
-    Now,
+#[derive(Clone, Copy)]
+pub(super) enum Moves<'a> {
+    /// Leave crates that can be moved as they are (`None` from [`vendor_one`]): their record
+    /// matches and their fingerprint is unchanged — taken from `known` (computed while cargo
+    /// ran) where it is there, else now.
+    Defer { known: &'a BTreeMap<String, String> },
+    /// Move the crates the deferring pass left (it checked them).
+    Checked,
 }
 
 /// Vendor one crate into `staging/<dir>`: reuse the current tree's copy when its record
@@ -42,7 +44,7 @@ pub(super) fn vendor_one(
     cached: Option<&StatEntry>,
     dir: &Path,
     staging: &Path,
-    moves: Moves,
+    moves: Moves<'_>,
 ) -> Result<Option<VendoredCrate>> {
     let dest = staging.join(&p.dir);
     let previous = previous.filter(|r| {
@@ -61,14 +63,21 @@ pub(super) fn vendor_one(
     if let (Some(prev), Some(entry)) = (previous, cached)
         && (!p.git || p.from.is_empty())
         && entry.tree == prev.tree
-        && fingerprint(&dir.join(&p.dir)).ok().as_deref() == Some(entry.fingerprint.as_str())
-    {
-        if moves == Moves::Defer {
-            return Ok(None);
+        && match moves {
+            Moves::Defer { known } => {
+                let now = match known.get(&p.dir) {
+                    Some(fp) => Some(fp.clone()),
+                    None => fingerprint(&dir.join(&p.dir)).ok(),
+                };
+                if now.as_deref() == Some(entry.fingerprint.as_str()) {
+                    return Ok(None);
+                }
+                false
+            }
+            Moves::Checked => true,
         }
-        let markers = staging.join(MOVED);
-        std::fs::create_dir_all(&markers)?;
-        std::fs::write(markers.join(&p.dir), b"")?;
+    {
+        // (Recorded as moved before this pass began: see `staging::record_moves`.)
         move_in(dir, staging, &p.dir)
             .with_context(|| format!("moving {} into the new tree", p.dir))?;
         return Ok(Some((prev.clone(), true, Some(entry.fingerprint.clone()))));
@@ -233,7 +242,7 @@ pub(super) fn reuse(
 /// Vendor every crate of `plan` whose `pre` slot is empty into `staging`, on every core;
 /// results in plan order. With `stop_on_error` the first failure stops the rest (a crate not
 /// attempted has no result). With [`Moves::Defer`], crates that can be moved from DIR as they
-/// are keep an empty slot: a second pass with [`Moves::Now`] moves them, right before the
+/// are keep an empty slot: a second pass with [`Moves::Checked`] moves them, right before the
 /// swap, so DIR shows links into the staging tree only for the moment the moves take (not
 /// while the rest is extracted).
 #[allow(clippy::too_many_arguments)]
@@ -245,7 +254,7 @@ pub(super) fn vendor_all(
     dir: &Path,
     staging: &Path,
     stop_on_error: bool,
-    moves: Moves,
+    moves: Moves<'_>,
     on_done: &(dyn Fn(&Planned) + Sync),
 ) -> Result<Vec<Option<Vendored>>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -456,4 +456,26 @@ fn check_reviews_a_pull_requests_lockfile_change_against_its_base_branch() {
         "{}",
         out.stdout
     );
+    // A checkout of the merge commit with `fetch-depth: 2` has the base commit the event
+    // names, and nothing is fetched.
+    let base_sha = git(dir, &["rev-parse", "main"]).trim().to_string();
+    let event = f.env.scratch().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"base": {"sha": base_sha}}}).to_string(),
+    )
+    .expect("event");
+    let out = check(
+        &[
+            ("GITHUB_BASE_REF", "renamed-upstream"),
+            ("GITHUB_EVENT_PATH", event.to_str().expect("utf-8")),
+        ],
+        &["--offline"],
+    )
+    .assert_code(1);
+    let report = json(&out);
+    assert_eq!(
+        report["summary"]["parts"]["review"]["base"],
+        base_sha.as_str()
+    );
 }

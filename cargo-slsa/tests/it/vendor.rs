@@ -891,9 +891,10 @@ fn unchanged_crates_are_moved_not_reread_and_an_interrupted_move_is_put_back() {
         "the link is replaced by the directory"
     );
     // Without the link (a system that cannot swap in one step, killed between its two steps)
-    // the crate is put back all the same.
-    std::fs::create_dir_all(staging.join(".slsa-moved")).expect("staging");
-    std::fs::write(staging.join(".slsa-moved/tool"), "").expect("marker");
+    // the crate is put back all the same — here with the record as this version writes it (a
+    // list of names; the directory of markers above is what earlier versions left).
+    std::fs::create_dir_all(&staging).expect("staging");
+    std::fs::write(staging.join(".slsa-moved"), "tool\n").expect("record");
     std::fs::rename(f.project.join("vendor/tool"), staging.join("tool")).expect("move");
     slsa(&f.env, f.project.path(), &["vendor", "--offline", "-q"]).assert_success();
     assert!(!staging.exists(), "the stale staging tree is gone");
