@@ -13,6 +13,7 @@
 //!    committed through the GitHub git-data API.
 
 pub mod apply;
+pub mod body;
 pub mod codes;
 pub mod git;
 pub mod plan;
