@@ -30,6 +30,9 @@ crate::finding_codes! {
         /// More `unsafe` than before.
         UnsafeAdded => ("unsafe-added", Note,
             "The update adds unsafe blocks, functions, impls or traits."),
+        /// The same version has another checksum than in the base lock.
+        ChecksumChanged => ("checksum-changed", Error,
+            "The same version of a crate has another checksum than in the base lockfile: its archive was replaced, or the lock edited."),
         /// A crate enters the graph.
         NewDependency => ("new-dependency", Note,
             "A crate that was not in Cargo.lock before enters the dependency graph."),

@@ -87,10 +87,17 @@ impl Review {
     }
 }
 
-type Key = (String, String, Option<String>);
+/// What identifies a locked package's content: a checksum that changed at the same version is
+/// a change too (`checksum-changed`).
+type Key = (String, String, Option<String>, Option<String>);
 
 fn key(p: &LockPackage) -> Key {
-    (p.name.clone(), p.version.clone(), p.source.clone())
+    (
+        p.name.clone(),
+        p.version.clone(),
+        p.source.clone(),
+        p.checksum.clone(),
+    )
 }
 
 fn compatible(a: &str, b: &str) -> bool {
@@ -141,7 +148,8 @@ fn pair<'a>(
     {
         let same_name = || removed.iter().copied().filter(|r| r.name == p.name);
         let from = same_name()
-            .find(|r| compatible(&r.version, &p.version))
+            .find(|r| r.version == p.version && r.source == p.source)
+            .or_else(|| same_name().find(|r| compatible(&r.version, &p.version)))
             .or_else(|| newest(same_name()));
         if let Some(f) = from {
             removed.retain(|r| !std::ptr::eq(*r, f));
@@ -227,6 +235,25 @@ pub fn review_locks(
             review.crates.push(c); // removed: nothing of it is built any more
             continue;
         };
+        // Said before anything is read: the old archive is usually gone from every cache.
+        let mut early = Vec::new();
+        if let Some(f) = from
+            && f.version == to.version
+            && f.source == to.source
+            && f.checksum != to.checksum
+        {
+            early.push(Signal {
+                code: ReviewCode::ChecksumChanged,
+                file: "Cargo.toml".into(),
+                line: 1,
+                what: format!(
+                    "sha256 {} in the base, {} now",
+                    f.checksum.as_deref().unwrap_or("none"),
+                    to.checksum.as_deref().unwrap_or("none")
+                ),
+            });
+        }
+        c.compared.signals = early.clone();
         let source = to.source.clone().unwrap_or_default();
         if source.starts_with("git+")
             || from.is_some_and(|f| f.source.as_deref().is_some_and(|s| s.starts_with("git+")))
@@ -270,6 +297,7 @@ pub fn review_locks(
             None => None,
         };
         c.compared = diff::compare(old_files.as_ref(), &new_files, opts.all_code);
+        c.compared.signals.extend(early);
         for (file, why) in &c.compared.unparsed {
             c.notes.push(format!(
                 "{file} does not parse ({why}): its signals come from its tokens alone"
@@ -367,6 +395,7 @@ fn sentence(s: &Signal) -> String {
         ReviewCode::Obfuscation => format!("carries {what}"),
         ReviewCode::UnsafeAdded => what.clone(),
         ReviewCode::NewDependency => format!("enters the dependency graph, {what}"),
+        ReviewCode::ChecksumChanged => format!("the same version's archive changed: {what}"),
         ReviewCode::PublisherChanged => what.clone(),
         ReviewCode::NewCrateYoung => what.clone(),
     }

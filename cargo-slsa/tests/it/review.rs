@@ -479,3 +479,39 @@ fn check_reviews_a_pull_requests_lockfile_change_against_its_base_branch() {
         base_sha.as_str()
     );
 }
+
+#[test]
+fn a_version_whose_checksum_changed_is_loud() {
+    let f = fixture();
+    // The base is the current lock with one crate's checksum different, as if its archive had
+    // been replaced at the same version since.
+    let lock = f.project.read("Cargo.lock");
+    let sum = f
+        .project
+        .lock()
+        .into_iter()
+        .find(|p| p.name == "pubby" && p.version == "1.0.1")
+        .and_then(|p| p.checksum)
+        .expect("pubby's checksum");
+    f.project
+        .write("base.lock", lock.replace(&sum, &"a".repeat(64)));
+    let out = slsa(
+        &f.env,
+        f.project.path(),
+        &["review", "--base-lock", "base.lock", "--format", "json"],
+    )
+    .assert_code(2);
+    let report = json(&out);
+    let codes = crate::codes(&report);
+    assert!(codes.contains(&"checksum-changed".to_string()), "{codes:?}");
+    // The old archive cannot be had with its checksum: not compared, and said so.
+    assert!(codes.contains(&"input-error".to_string()), "{codes:?}");
+    assert_eq!(
+        report["summary"]["crates"]
+            .as_array()
+            .expect("crates")
+            .len(),
+        1,
+        "only pubby differs: {report:#}"
+    );
+}

@@ -928,33 +928,36 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
         t.retain(|p, _| !p.starts_with(".slsa-moved"));
         t
     };
-    // While the changed crates are written, the unchanged ones are still in DIR (no links
-    // into the staging tree, which a `git add` or a cache upload could capture after a kill):
-    // they are moved only once everything else is staged, right before the swap.
-    f.project.write("vendor/tool/README.md", "tampered\n");
-    let old_tree = seen();
-    let mut cmd = f.env.command(crate::bin(), f.project.path());
-    cmd.args(["vendor", "--offline", "-q"])
-        .env("__CARGO_SLSA_TEST_PAUSE_BEFORE_MOVES_MS", "20000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = cmd.spawn().expect("spawn vendor");
-    let tool_staged = || {
-        std::fs::read_dir(f.project.path())
-            .expect("project")
-            .flatten()
-            .any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(".vendor.slsa-staging-")
-                    && e.path().join("tool/.cargo-checksum.json").is_file()
-            })
+    // A `vendor` run held by a test hook: `Some(child)` once `reached` holds for a staging
+    // tree beside DIR (polled at most 400 times, 25 ms apart), `None` if it never does.
+    let held = |hook: &str, reached: &str| {
+        let mut cmd = f.env.command(crate::bin(), f.project.path());
+        cmd.args(["vendor", "--offline", "-q"])
+            .env(hook, "20000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn vendor");
+        let there = || {
+            std::fs::read_dir(f.project.path())
+                .expect("project")
+                .flatten()
+                .any(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".vendor.slsa-staging-")
+                        && e.path().join(reached).is_file()
+                })
+        };
+        for _ in 0..400 {
+            if there() {
+                return Some(child);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     };
-    let mut polls = 0;
-    while !tool_staged() && polls < 400 {
-        std::thread::sleep(std::time::Duration::from_millis(25));
-        polls += 1;
-    }
     let links = || {
         std::fs::read_dir(f.project.join("vendor"))
             .expect("vendor")
@@ -962,10 +965,19 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
             .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
             .count()
     };
+    // While the changed crates are written, the unchanged ones are still in DIR (no links
+    // into the staging tree, which a `git add` or a cache upload could capture after a kill):
+    // they are moved only once everything else is staged, right before the swap.
+    f.project.write("vendor/tool/README.md", "tampered\n");
+    let old_tree = seen();
+    let mut child = held(
+        "__CARGO_SLSA_TEST_PAUSE_BEFORE_MOVES_MS",
+        "tool/.cargo-checksum.json",
+    )
+    .expect("the changed crate was never staged");
     let links_while_writing = links();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(polls < 400, "the changed crate was never staged");
     assert_eq!(
         links_while_writing, 0,
         "nothing moved while crates are written"
@@ -978,36 +990,16 @@ fn killed_runs_at_any_point_are_repaired_by_the_next_run() {
     // just before the swap (held there by the test hook). DIR still reads as the old tree.
     f.project.write("vendor/tool/README.md", "tampered\n");
     let old_tree = seen();
-    let mut cmd = f.env.command(crate::bin(), f.project.path());
-    cmd.args(["vendor", "--offline", "-q"])
-        .env("__CARGO_SLSA_TEST_PAUSE_BEFORE_SWAP_MS", "20000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = cmd.spawn().expect("spawn vendor");
-    let staged = || {
-        std::fs::read_dir(f.project.path())
-            .expect("project")
-            .flatten()
-            .any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(".vendor.slsa-staging-")
-                    && e.path().join(".slsa-vendor.json").is_file()
-            })
-    };
-    let mut polls = 0;
-    while !staged() && polls < 400 {
-        std::thread::sleep(std::time::Duration::from_millis(25));
-        polls += 1;
-    }
+    let mut child = held(
+        "__CARGO_SLSA_TEST_PAUSE_BEFORE_SWAP_MS",
+        ".slsa-vendor.json",
+    )
+    .expect("the run never reached its swap");
+    let links_before_swap = links();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(polls < 400, "the run never reached its swap");
     assert!(
-        std::fs::read_dir(f.project.join("vendor"))
-            .expect("vendor")
-            .flatten()
-            .any(|e| e.file_type().is_ok_and(|t| t.is_symlink())),
+        links_before_swap > 0,
         "crates were moved out of DIR before the kill"
     );
     assert_eq!(seen(), old_tree, "DIR still reads as the old tree");
