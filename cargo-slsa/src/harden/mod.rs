@@ -14,6 +14,7 @@ mod cache;
 mod checkout;
 pub mod codes;
 mod deploy;
+mod expr;
 mod fix;
 mod injection;
 mod injection_fix;

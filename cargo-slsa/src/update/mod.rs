@@ -15,9 +15,13 @@
 pub mod apply;
 pub mod body;
 pub mod codes;
+mod config;
 pub mod git;
 pub mod plan;
 pub mod pr;
+mod security;
+mod tags;
+mod workspaces;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -33,67 +37,11 @@ use crate::error::InputError;
 use crate::report::{self, Finding, Report};
 use crate::workspace::{Cargo, DepDecl, DepTable, Workspace};
 pub use codes::UpdateCode;
+pub use config::*;
 use plan::Kind;
-
-/// `[workspace.metadata.slsa.update]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct UpdateConfig {
-    /// Cooldown in days (default 3).
-    pub min_age: Option<u32>,
-    /// Default grouping.
-    pub group: Option<GroupBy>,
-    /// Named groups: crates whose names match go into one pull request.
-    #[serde(default)]
-    pub groups: Vec<GroupConfig>,
-    /// Ignore rules.
-    #[serde(default)]
-    pub ignore: Vec<IgnoreRule>,
-    /// Open-PR limit (default 5).
-    pub open_pull_requests_limit: Option<usize>,
-    /// Review signal codes that hold an update back from its pull request.
-    #[serde(default)]
-    pub deny_signals: Vec<String>,
-}
-
-/// A named group.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct GroupConfig {
-    /// The group's name (the branch is `cargo-slsa/<name>`).
-    pub name: String,
-    /// Crate name patterns (`*` matches any run of characters).
-    pub patterns: Vec<String>,
-}
-
-/// An ignore rule: a crate (pattern), optionally only some versions or update kinds, until a date.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct IgnoreRule {
-    /// Crate name pattern (`*` matches any run of characters).
-    pub name: String,
-    /// Version requirements to ignore (e.g. `">=2"`); all versions when absent.
-    pub versions: Option<Vec<String>>,
-    /// `patch`, `minor`, `major`; all when absent.
-    pub update_types: Option<Vec<String>>,
-    /// The rule stops applying after this date (`YYYY-MM-DD`).
-    pub until: Option<String>,
-    /// Why (shown in the plan).
-    pub reason: Option<String>,
-}
-
-/// `*`-glob match.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    fn m(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => m(&p[1..], n) || (!n.is_empty() && m(p, &n[1..])),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    m(pattern.as_bytes(), name.as_bytes())
-}
+use security::*;
+use tags::*;
+use workspaces::*;
 
 /// One planned update.
 #[derive(Debug, Clone)]
@@ -191,55 +139,6 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     Ok(merged)
 }
 
-/// Every workspace root under the git work tree: tracked `Cargo.toml` files with a
-/// `[workspace]` table, and packages that no such workspace contains.
-fn discover_workspaces(ctx: &Ctx) -> Result<Vec<PathBuf>> {
-    let top = crate::build::Source::detect(&ctx.cwd)
-        .toplevel
-        .ok_or_else(|| anyhow::anyhow!("--all-workspaces needs a git work tree"))?;
-    let out = std::process::Command::new("git")
-        .args(["ls-files", "-z", "--", "Cargo.toml", "*/Cargo.toml"])
-        .current_dir(&top)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run git ls-files: {e}"))?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "git ls-files failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let mut roots = Vec::new();
-    let mut packages = Vec::new();
-    for rel in out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-        let path = top.join(String::from_utf8_lossy(rel).as_ref());
-        // A malformed manifest is an input error at its line.
-        let m = crate::workspace::Manifest::load(&path)?;
-        if m.doc.get("workspace").is_some() {
-            roots.push(path);
-        } else if m.doc.get("package").is_some() {
-            packages.push(path);
-        }
-    }
-    // A package is its own workspace unless a workspace root above it exists (cargo's own
-    // search, approximated by the directory tree: a package a root's `exclude` lists is not
-    // found on its own — name it with --manifest-path).
-    for p in packages {
-        let inside = roots.iter().any(|r| {
-            r.parent()
-                .is_some_and(|d| p.parent().is_some_and(|pd| pd.starts_with(d)))
-        });
-        if !inside {
-            roots.push(p);
-        }
-    }
-    roots.sort();
-    if roots.is_empty() {
-        anyhow::bail!("no Cargo.toml is tracked in {}", top.display());
-    }
-    Ok(roots)
-}
-
 /// The update of one workspace.
 fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     let cargo = Cargo::new(ctx.offline, ctx.progress());
@@ -316,7 +215,6 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
             }
         }
     }
-    type GitKey = (String, String, Option<String>, Option<String>);
     let mut git_targets: BTreeMap<GitKey, Vec<(PathBuf, DepDecl)>> = BTreeMap::new();
     for m in ws.manifests() {
         let own_msrv = msrv_of_manifest(m);
@@ -575,69 +473,19 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         });
     }
     // Git dependencies: newer release tags (never in a lockfile refresh).
-    let mut git_complete = true;
-    if !args.lockfile && !git_targets.is_empty() {
-        if ctx.offline {
-            report.notes.push(format!(
-                "{} git dependencies were not checked for newer tags (--offline)",
-                git_targets.len()
-            ));
-            git_complete = false;
-        } else {
-            let mut tags_of: BTreeMap<String, Result<Vec<git::Tag>, String>> = BTreeMap::new();
-            for ((name, url, tag, rev), decls) in &git_targets {
-                let tags = tags_of
-                    .entry(url.clone())
-                    .or_insert_with(|| git::remote_tags(url));
-                let tags = match tags {
-                    Ok(t) => t,
-                    Err(e) => {
-                        report.notes.push(format!("{name}: {e}"));
-                        git_complete = false;
-                        continue;
-                    }
-                };
-                let Some(mv) = git::choose(tag.as_deref(), rev.as_deref(), tags, args.breaking)
-                else {
-                    continue;
-                };
-                let ignored_here = config.ignore.iter().any(|r| {
-                    glob(&r.name, name)
-                        && r.until
-                            .as_deref()
-                            .and_then(crate::timefmt::Date::parse)
-                            .is_none_or(|u| u >= today)
-                        && r.update_types
-                            .as_ref()
-                            .is_none_or(|ts| ts.iter().any(|t| t == mv.kind.as_str()))
-                        && r.versions.as_ref().is_none_or(|vs| {
-                            vs.iter()
-                                .filter_map(|s| VersionReq::parse(s).ok())
-                                .any(|req| req.matches(&mv.to_version))
-                        })
-                });
-                if ignored_here {
-                    continue;
-                }
-                updates.push(Update {
-                    name: name.clone(),
-                    from: mv.from_version.clone(),
-                    to: mv.to_version.clone(),
-                    kind: mv.kind,
-                    security: Vec::new(),
-                    published: None,
-                    decls: decls.clone(),
-                    checksum: String::new(),
-                    group: String::new(),
-                    git: Some(mv),
-                    registry_source: None,
-                });
-            }
-            report.notes.push(
-                "git tags carry no publication time: the cooldown does not apply to them".into(),
-            );
-        }
-    }
+    let git_complete = if args.lockfile || git_targets.is_empty() {
+        true
+    } else {
+        git_updates(
+            ctx,
+            args,
+            &config,
+            today,
+            &git_targets,
+            &mut updates,
+            &mut report,
+        )
+    };
     if args.lockfile {
         for u in &mut updates {
             u.group = "lockfile".into();
@@ -646,31 +494,7 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
         assign_groups(&mut updates, group_by, &config.groups);
     }
 
-    for u in &updates {
-        if !u.security.is_empty()
-            && let Some((path, d)) = u.decls.first()
-        {
-            let src = std::fs::read_to_string(path).unwrap_or_default();
-            report.findings.push(
-                Finding::new(
-                    UpdateCode::SecurityUpdate.rule(),
-                    format!(
-                        "{} {} is affected by {}; {} fixes it",
-                        u.name,
-                        u.from,
-                        u.security.join(", "),
-                        u.to
-                    ),
-                )
-                .at(
-                    path,
-                    Some(d.version_line.max(d.line)),
-                    crate::workspace::line_text(&src, d.version_line.max(d.line)),
-                )
-                .with_fix(format!("cargo slsa update (moves {} to {})", u.name, u.to)),
-            );
-        }
-    }
+    security_findings(&updates, &mut report);
     report.summary.insert(
         "updates".into(),
         json!(
@@ -798,75 +622,6 @@ fn run_one(ctx: &Ctx, args: &UpdateArgs) -> Result<Report> {
     }
     report.sort();
     Ok(report)
-}
-
-/// The same version for rustsec's semver (it uses the same crate, maybe another version).
-fn semver_compat(v: &Version) -> Option<rustsec::Version> {
-    rustsec::Version::parse(&v.to_string()).ok()
-}
-
-/// The advisories about `names`, or none with one note when the database is unavailable.
-fn advisories(
-    ctx: &Ctx,
-    args: &UpdateArgs,
-    names: &BTreeSet<String>,
-    report: &mut Report,
-) -> (Vec<rustsec::Advisory>, bool) {
-    let audit_args = AuditArgs {
-        source: DbArgs {
-            db: args.advisory_db.clone(),
-            db_url: None,
-            no_fetch: ctx.offline,
-        },
-        deny: None,
-        file: None,
-        no_yanked: true,
-        stale: false,
-    };
-    let db = match crate::audit::db::locate(&audit_args, ctx.offline, &ctx.progress()) {
-        Ok(db) => db,
-        Err(e) => {
-            report.notes.push(format!(
-                "no security data: the advisory database is unavailable ({}); updates are \
-                 planned without it",
-                format!("{e:#}").lines().next().unwrap_or_default()
-            ));
-            return (Vec::new(), false);
-        }
-    };
-    match crate::audit::db::load_for(&db.path, names.iter().map(String::as_str)) {
-        Ok(list) => (
-            list.into_iter()
-                .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
-                .collect(),
-            true,
-        ),
-        Err(e) => {
-            report.notes.push(format!(
-                "no security data: the advisory database could not be read ({e})"
-            ));
-            (Vec::new(), false)
-        }
-    }
-}
-
-/// Give every update its group: a configured group matching its name, else by `--group`.
-fn assign_groups(updates: &mut [Update], by: GroupBy, groups: &[GroupConfig]) {
-    for u in updates.iter_mut() {
-        if let Some(g) = groups
-            .iter()
-            .find(|g| g.patterns.iter().any(|p| glob(p, &u.name)))
-        {
-            u.group = g.name.clone();
-            continue;
-        }
-        u.group = match (by, u.kind) {
-            (GroupBy::All, _) => "all".into(),
-            (GroupBy::Patch, Kind::Patch) => "patch".into(),
-            (GroupBy::Minor, Kind::Patch | Kind::Minor) => "minor".into(),
-            _ => u.name.clone(),
-        };
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Tidy checks run as tests: every Rust file says what it owns, no `todo!` is left, the README
-//! documents every subcommand `--help` lists, and finding codes are unique.
+//! Tidy checks run as tests: every Rust file says what it owns, no `todo!` is left, no product
+//! source file is over 650 lines, the README documents every subcommand `--help` lists, and
+//! finding codes are unique.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,26 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+#[test]
+fn no_product_source_file_is_over_650_lines() {
+    let mut files = Vec::new();
+    for dir in ["cargo-slsa/src", "action/src"] {
+        rust_files(&repo_root().join(dir), &mut files);
+    }
+    assert!(files.len() > 10, "found only {files:?}");
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).ok()?.lines().count();
+            (n > 650).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by concern (one concern a file, at most 650 lines): {long:?}"
+    );
 }
 
 #[test]

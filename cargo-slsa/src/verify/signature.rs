@@ -1,0 +1,238 @@
+//! The signature checks: DSSE over the envelope's exact payload with a trusted key, or a
+//! Sigstore bundle under a keyless policy; the statement is parsed from the verified bytes only.
+
+use super::*;
+
+/// Parse verified payload bytes as a statement.
+pub(super) fn parse_statement(
+    payload_type: &str,
+    payload: &[u8],
+    line: Option<usize>,
+    att_path: &Path,
+    report: &mut Report,
+) -> Option<Statement> {
+    if payload_type != PAYLOAD_TYPE {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::PayloadType.rule(),
+                format!("payloadType is {payload_type:?}, expected {PAYLOAD_TYPE}"),
+            )
+            .at(att_path, line, None),
+        );
+        return None;
+    }
+    match serde_json::from_slice::<Statement>(payload) {
+        Ok(st) => Some(st),
+        Err(e) => {
+            report.findings.push(
+                Finding::new(
+                    VerifyCode::StatementType.rule(),
+                    format!("the signed payload is not an in-toto statement: {e}"),
+                )
+                .at(att_path, line, None),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn verify_with_key(
+    att_path: &Path,
+    file: &AttestationFile,
+    key: &PublicKey,
+    report: &mut Report,
+) -> Verified {
+    let envelopes: Vec<(Option<usize>, Envelope)> = match file {
+        AttestationFile::Envelopes(e) => e.iter().map(|(l, e)| (Some(*l), e.clone())).collect(),
+        AttestationFile::Bundle(b) => match provenance::bundle_envelope(b) {
+            Some(e) => vec![(None, e)],
+            None => {
+                report.findings.push(
+                    Finding::new(
+                        VerifyCode::PayloadType.rule(),
+                        "the bundle holds a message signature, not a DSSE envelope with a statement",
+                    )
+                    .at(att_path, None, None),
+                );
+                vec![]
+            }
+        },
+    };
+    let mut statements = Vec::new();
+    for (line, env) in envelopes {
+        match env.verify(key) {
+            Ok(payload) => {
+                if let Some(st) =
+                    parse_statement(&env.payload_type, &payload, line, att_path, report)
+                {
+                    statements.push((line, st));
+                }
+            }
+            Err(e) => report.findings.push(
+                Finding::new(VerifyCode::SignatureInvalid.rule(), e.to_string())
+                    .at(att_path, line, None)
+                    .with_fix(
+                        "the attestation was changed after signing, or signed by another key",
+                    ),
+            ),
+        }
+    }
+    Verified {
+        statements,
+        signer: format!("key {}", key.key_id()),
+        cert_claims: None,
+    }
+}
+
+pub(super) fn verify_keyless(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    att_path: &Path,
+    file: &AttestationFile,
+    artifacts: &[(PathBuf, String)],
+    deployed: &[(
+        crate::lambda::aws::FunctionRef,
+        crate::lambda::aws::Deployed,
+    )],
+    report: &mut Report,
+) -> Result<Verified> {
+    use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+    use sigstore_verify::types::Sha256Hash;
+    use sigstore_verify::{VerificationPolicy, Verifier};
+
+    let AttestationFile::Bundle(bundle) = file else {
+        return Err(InputError::at(
+            att_path,
+            None,
+            None,
+            "keyless verification needs the Sigstore bundle (NAME.sigstore.json): a .intoto.jsonl \
+             file carries no certificate",
+        )
+        .into());
+    };
+    let root_path = args.trusted_root.as_ref().map(|p| abs(ctx, p));
+    let root = match &root_path {
+        Some(p) => {
+            let p = p.clone();
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                InputError::at(&p, None, None, format!("cannot read the trusted root: {e}"))
+            })?;
+            TrustedRoot::from_json(&text).map_err(|e| {
+                InputError::at(&p, None, None, format!("not a Sigstore trusted root: {e}"))
+            })?
+        }
+        None => TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+            .map_err(|e| anyhow!("the built-in Sigstore trusted root is unusable: {e}"))?,
+    };
+    let verifier = Verifier::new(&root).map_err(|e| match &root_path {
+        Some(p) => anyhow::Error::from(InputError::at(
+            p,
+            None,
+            None,
+            format!("the trusted root is unusable: {e}"),
+        )),
+        None => anyhow!("the built-in trusted root is unusable: {e}"),
+    })?;
+    let issuer = args.certificate_oidc_issuer.clone().unwrap_or_default();
+    let policy = match &args.certificate_identity {
+        Some(id) => VerificationPolicy::new(id.as_str(), issuer.clone()),
+        None => VerificationPolicy::any_identity().require_issuer(issuer.clone()),
+    };
+    let regex = match &args.certificate_identity_regexp {
+        Some(r) => Some(
+            regex::Regex::new(&format!("^(?:{r})$"))
+                .map_err(|e| anyhow!("--certificate-identity-regexp is not a valid regex: {e}"))?,
+        ),
+        None => None,
+    };
+    // sigstore-verify binds the bundle to one digest among the statement's subjects. Which one
+    // does not change what it proves (chain, log entry, signature over the exact payload); the
+    // subjects are checked afterwards, on the verified bytes, for every artifact. So: an
+    // artifact's or the deployed code's digest when the statement names it, else its first
+    // subject (and the later checks then say what is missing).
+    let claimed: Vec<String> = provenance::bundle_envelope(bundle)
+        .and_then(|env| env.payload_bytes().ok())
+        .and_then(|bytes| serde_json::from_slice::<Statement>(&bytes).ok())
+        .map(|st| {
+            st.subject
+                .iter()
+                .filter_map(|s| s.digest.get("sha256").map(|d| d.to_ascii_lowercase()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted: Vec<String> = artifacts
+        .iter()
+        .map(|(_, sha)| sha.clone())
+        .chain(
+            deployed
+                .iter()
+                .filter_map(|(_, d)| crate::lambda::hex_of_code_sha256(&d.code_sha256)),
+        )
+        .collect();
+    let chosen = wanted
+        .iter()
+        .find(|w| claimed.contains(w))
+        .or_else(|| claimed.first())
+        .or_else(|| wanted.first())
+        .ok_or_else(|| anyhow!("the bundle's statement names no sha256 subject"))?;
+    let digest = Sha256Hash::from_hex(chosen).map_err(|e| anyhow!("bad digest: {e}"))?;
+    let result = match verifier.verify(digest, bundle, &policy) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.to_string();
+            let code = if matches!(
+                e,
+                sigstore_verify::Error::IdentityMismatch { .. }
+                    | sigstore_verify::Error::IssuerMismatch { .. }
+            ) {
+                VerifyCode::CertificateMismatch
+            } else {
+                VerifyCode::SignatureInvalid
+            };
+            report.findings.push(
+                Finding::new(code.rule(), format!("Sigstore verification failed: {msg}"))
+                    .at(att_path, None, None),
+            );
+            return Ok(Verified {
+                statements: vec![],
+                signer: "nobody (verification failed)".into(),
+                cert_claims: None,
+            });
+        }
+    };
+    let identity = result.identity().map(|i| i.to_string()).unwrap_or_default();
+    if let Some(re) = &regex
+        && !re.is_match(&identity)
+    {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::CertificateMismatch.rule(),
+                format!(
+                    "the certificate's identity {identity:?} does not match --certificate-identity-regexp"
+                ),
+            )
+            .at(att_path, None, None),
+        );
+        return Ok(Verified {
+            statements: vec![],
+            signer: format!("certificate {identity}"),
+            cert_claims: None,
+        });
+    }
+    // The library verified the envelope's signature over these exact bytes.
+    let mut statements = Vec::new();
+    if let Some(env) = provenance::bundle_envelope(bundle) {
+        let payload = env.payload_bytes()?;
+        if let Some(st) = parse_statement(&env.payload_type, &payload, None, att_path, report) {
+            statements.push((None, st));
+        }
+    }
+    Ok(Verified {
+        statements,
+        signer: format!(
+            "certificate {identity} issued by {}",
+            result.issuer().unwrap_or(&issuer)
+        ),
+        cert_claims: result.certificate().map(|c| c.ci_claims.clone()),
+    })
+}
