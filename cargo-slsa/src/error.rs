@@ -39,7 +39,7 @@ impl InputError {
     pub fn toml(file: &Path, src: &str, err: &toml_edit::TomlError) -> Self {
         let (line, column) = match err.span() {
             Some(span) => {
-                let (l, c) = crate::workspace::line_col(src, span.start);
+                let (l, c) = crate::text::line_col(src, span.start);
                 (Some(l), Some(c))
             }
             None => (None, None),

@@ -6,6 +6,7 @@
 //! and parses each with `rustsec::Advisory::load_file`: a lock of a few hundred crates touches a
 //! few dozen advisories instead of the whole database, which is most of why `audit` is fast.
 
+use crate::refs::is_sha;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -114,10 +115,6 @@ fn head_commit(path: &Path) -> Option<String> {
         let (sha, name) = l.split_once(' ')?;
         (name == reference && is_sha(sha)).then(|| sha.to_string())
     })
-}
-
-fn is_sha(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Every advisory about a crate named in `names`, from `crates/<name>/`. Malformed advisories

@@ -177,7 +177,7 @@ impl GitHub {
                             .get("sha")
                             .and_then(Value::as_str)
                             .ok_or_else(|| anyhow!("GET {route}: commit without sha"))?;
-                        if !crate::harden::is_sha(sha) {
+                        if !crate::refs::is_sha(sha) {
                             bail!("GET {route}: `{sha}` is not a commit SHA");
                         }
                         return Ok(Some(Resolved {

@@ -7,8 +7,8 @@
 
 use yaml_serde::Value;
 
-use super::audits::Hit;
 use super::codes::HardenCode;
+use super::hit::Hit;
 use super::input::{Input, Kind};
 use super::walk::{self, StepRef, split_uses};
 

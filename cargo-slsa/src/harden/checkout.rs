@@ -6,8 +6,8 @@
 //! (checkout, later upload) pair is reported, and checkouts not followed by such an upload are not.
 //! An explicit `persist-credentials: true` or an expression is a deliberate choice and not reported.
 
-use super::audits::Hit;
 use super::codes::HardenCode;
+use super::hit::Hit;
 use super::input::Input;
 use super::walk::{self, StepRef, split_uses};
 use crate::report::Severity;

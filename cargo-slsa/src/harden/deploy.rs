@@ -8,9 +8,10 @@
 //! verify` (or `cargo-slsa verify`), or uses the cargo-slsa action with `command: verify`,
 //! satisfies it.
 
-use super::audits::{Hit, command_words, run_script, shell_commands};
 use super::codes::HardenCode;
+use super::hit::Hit;
 use super::input::Input;
+use super::shell::{command_words, run_script, shell_commands};
 use super::walk::{self, StepRef};
 
 fn starts(words: &[&str], pattern: &[&str]) -> bool {

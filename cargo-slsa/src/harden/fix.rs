@@ -14,8 +14,9 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
-use super::audits::{self, Hit};
+use super::audits;
 use super::codes::HardenCode;
+use super::hit::Hit;
 use super::input::{Input, Kind};
 use super::walk::split_uses;
 use crate::Ctx;
@@ -479,7 +480,7 @@ fn verify(
 ) -> std::result::Result<(), String> {
     let value: yaml_serde::Value = yaml_serde::from_str(new).map_err(|e| e.to_string())?;
     for (route, want) in expected {
-        let got = super::audits::get(&value, route).and_then(yaml_serde::Value::as_str);
+        let got = super::input::get(&value, route).and_then(yaml_serde::Value::as_str);
         if got.map(str::trim) != Some(want.as_str()) {
             return Err(format!("`uses:` would read {got:?}, not `{want}`"));
         }

@@ -19,9 +19,10 @@
 
 use yaml_serde::Value;
 
-use super::audits::{Hit, get};
 use super::codes::HardenCode;
 use super::expr::*;
+use super::hit::Hit;
+use super::input::get;
 use super::input::{Input, Kind, Seg};
 use super::walk::{self, StepRef, split_uses};
 use crate::report::Severity;

@@ -288,3 +288,15 @@ fn walk_actions(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> 
     }
     Ok(())
 }
+
+/// The value at `route` in `v`.
+pub(crate) fn get<'v>(v: &'v yaml_serde::Value, route: &[Seg]) -> Option<&'v yaml_serde::Value> {
+    let mut cur = v;
+    for s in route {
+        cur = match s {
+            Seg::Key(k) => cur.get(k.as_str())?,
+            Seg::Index(i) => cur.get(*i)?,
+        };
+    }
+    Some(cur)
+}

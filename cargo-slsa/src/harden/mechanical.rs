@@ -5,10 +5,10 @@
 //! neighbouring keys, nothing else touched — and the result is re-parsed before it is written
 //! (see `fix::verify`). Block-style YAML only: a flow-style step is left as it is.
 
-use super::audits::{run_script, shell_commands, unlocked_cargo_at};
 use super::codes::HardenCode;
 use super::fix::{Accepted, Edit};
 use super::input::Input;
+use super::shell::{run_script, shell_commands, unlocked_cargo_at};
 use super::walk::{self, split_uses};
 
 /// `persist-credentials: false` for each checkout without it; the routes of the steps changed.

@@ -16,11 +16,13 @@ pub mod codes;
 mod deploy;
 mod expr;
 mod fix;
+mod hit;
 mod injection;
 mod injection_fix;
 pub mod input;
 mod mechanical;
 mod perms;
+mod shell;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -110,7 +112,7 @@ pub fn audit(ctx: &Ctx, paths: &[PathBuf]) -> Result<(Report, Vec<Input>)> {
             hits.retain(|h| h.code != HardenCode::CargoUnlocked);
             unlocked_skipped += before - hits.len();
         }
-        let secrets = audits::secrets(&hits);
+        let secrets = hit::secrets(&hits);
         for hit in &hits {
             report.findings.push(hit.finding(i, &secrets));
         }

@@ -7,8 +7,8 @@
 
 use yaml_serde::Value;
 
-use super::audits::Hit;
 use super::codes::HardenCode;
+use super::hit::Hit;
 use super::input::{Input, Kind, Seg};
 use super::walk;
 use crate::ypath;

@@ -141,7 +141,4 @@ pub fn split_uses(uses: &str) -> Option<(&str, &str)> {
     uses.rsplit_once('@')
 }
 
-/// A full commit SHA.
-pub fn is_sha(r: &str) -> bool {
-    r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())
-}
+pub use crate::refs::is_sha;

@@ -24,28 +24,11 @@ use guppy::graph::PackageGraph;
 
 use crate::Ctx;
 use crate::error::InputError;
+pub use crate::text::line_col;
 pub use cargo::Cargo;
 pub use config::Config;
 pub use lock::{LockPackage, Lockfile, SourceKind};
 pub use manifest::{DepDecl, DepTable, Manifest};
-
-/// 1-based (line, column) of byte offset `offset` in `src`.
-pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map(|p| p + 1)
-        .unwrap_or(0);
-    let column = src
-        .get(line_start..offset)
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
-}
 
 /// Byte offsets of line starts, for many offset → line lookups in one text.
 pub struct LineIndex {
