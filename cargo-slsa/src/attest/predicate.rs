@@ -1,5 +1,5 @@
 //! The SLSA provenance v1 predicate for a cargo build, with our buildType
-//! ([`crate::provenance::BUILD_TYPE`], documented in the README under "buildType").
+//! ([`crate::provenance::BUILD_TYPE`], documented in docs/build-type/v1.md).
 
 use serde_json::{Map, Value, json};
 

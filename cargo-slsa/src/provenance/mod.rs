@@ -42,10 +42,10 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 /// CycloneDX predicateType (SBOM attestations).
 pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
-/// Our buildType, versioned; documented in the README ("buildType").
+/// Our buildType, versioned; documented in docs/build-type/v1.md.
 pub const BUILD_TYPE: &str =
     "https://github.com/cargo-slsa/cargo-slsa/blob/main/docs/build-type/v1.md";
-/// builder.id of builds run outside GitHub Actions (documented in the README).
+/// builder.id of builds run outside GitHub Actions (documented in docs/attest.md).
 pub const LOCAL_BUILDER_ID: &str = "https://github.com/cargo-slsa/cargo-slsa/builders/local@v1";
 /// Sigstore bundle v0.3 media type.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";

@@ -1,4 +1,4 @@
-//! Finding codes of `cargo slsa update` (stable API; listed in the README).
+//! Finding codes of `cargo slsa update` (stable API; listed in docs/).
 
 crate::finding_codes! {
     /// What `update` reports.

@@ -1,4 +1,4 @@
-//! Finding codes of `cargo slsa verify` (stable API; listed in the README).
+//! Finding codes of `cargo slsa verify` (stable API; listed in docs/).
 
 crate::finding_codes! {
     /// Why verification failed.

@@ -1,6 +1,7 @@
 //! Tidy checks run as tests: every Rust file says what it owns, no `todo!` is left, no product
-//! source file is over 650 lines, the README documents every subcommand `--help` lists, and
-//! finding codes are unique.
+//! source file is over 650 lines, the README lists every subcommand `--help` lists, docs/
+//! documents every finding code, relative links in the README and docs/ resolve, and finding
+//! codes are unique.
 
 use std::path::{Path, PathBuf};
 
@@ -112,7 +113,13 @@ fn readme_documents_every_subcommand_and_the_test_command() {
 
 #[test]
 fn finding_codes_are_unique_kebab_case_and_described() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    // Documented in the manual: every page of docs/ read as one.
+    let mut readme = String::new();
+    for e in std::fs::read_dir(repo_root().join("docs")).expect("docs/").flatten() {
+        if e.path().extension().is_some_and(|x| x == "md") {
+            readme.push_str(&std::fs::read_to_string(e.path()).expect("read a page"));
+        }
+    }
     let rules = [
         cargo_slsa::pin::codes::PinCode::rules(),
         cargo_slsa::audit::codes::AuditCode::rules(),
@@ -121,6 +128,7 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         cargo_slsa::attest::AttestCode::rules(),
         cargo_slsa::verify::VerifyCode::rules(),
         cargo_slsa::update::UpdateCode::rules(),
+        cargo_slsa::review::codes::ReviewCode::rules(),
         vec![
             cargo_slsa::report::INPUT_ERROR,
             cargo_slsa::report::config_ignore::IGNORE_EXPIRED,
@@ -133,7 +141,7 @@ fn finding_codes_are_unique_kebab_case_and_described() {
         assert!(seen.insert(r.code), "duplicate code {}", r.code);
         assert!(
             readme.contains(&format!("`{}`", r.code)),
-            "README.md does not document the finding code `{}`",
+            "docs/ does not document the finding code `{}`",
             r.code
         );
         assert!(
@@ -147,4 +155,42 @@ fn finding_codes_are_unique_kebab_case_and_described() {
             r.code
         );
     }
+}
+
+#[test]
+fn relative_links_in_the_readme_and_the_manual_resolve() {
+    let root = repo_root();
+    let mut pages = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+    let mut stack = vec![root.join("docs")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("docs/").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                pages.push(p);
+            }
+        }
+    }
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("read a page");
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].split('#').next().unwrap_or_default();
+            if target.is_empty()
+                || target.contains("://")
+                || target.starts_with("mailto:")
+                || target.contains(char::is_whitespace)
+            {
+                continue;
+            }
+            let dir = page.parent().expect("a page has a directory");
+            if !dir.join(target).exists() {
+                broken.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
