@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask ci` — fmt check, clippy (deny warnings), the whole test suite, all `--locked`,
 //!   then interop.
+//! - `cargo xtask docs` — regenerate docs/cli.md from the clap definitions (the test suite fails
+//!   while it is out of date).
 //! - `cargo xtask interop` — independent validators (CycloneDX, SPDX) check our SBOMs.
 //! - `cargo xtask bench pin|sbom` — against `cargo metadata --locked`; `bench audit` — against
 //!   cargo-audit on the same lockfile and database, after checking both find the same
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
         Some("interop") => interop::run(&args[1..]),
+        Some("docs") => docs(),
         _ => {
             usage();
             return ExitCode::from(2);
@@ -44,7 +47,7 @@ fn usage() {
     #[allow(clippy::disallowed_macros)] // usage text of a developer tool
     {
         eprintln!(
-            "usage: cargo xtask ci | interop [--require] | bench pin|sbom [--runs N] | bench audit [--db PATH] [--runs N]"
+            "usage: cargo xtask ci | docs | interop [--require] | bench pin|sbom|vendor|review|harden|attest|update|lambda [--runs N] | bench audit [--db PATH] [--runs N]"
         );
     }
 }
@@ -99,4 +102,22 @@ fn ci() -> Result<()> {
         cargo().args(["test", "--workspace", "--locked"]),
     )?;
     interop::run(&[])
+}
+
+/// Regenerate docs/cli.md: the test that checks it, told to write it.
+fn docs() -> Result<()> {
+    run_step(
+        "docs/cli.md from the clap definitions",
+        cargo()
+            .args([
+                "test",
+                "--locked",
+                "-p",
+                "cargo-slsa",
+                "--test",
+                "it",
+                "tidy::the_cli_reference_is_generated_from_the_clap_definitions",
+            ])
+            .env("SLSA_UPDATE_DOCS", "1"),
+    )
 }

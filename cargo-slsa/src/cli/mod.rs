@@ -117,11 +117,12 @@ pub enum Command {
     /// `permissions: contents: read` where none is set, changing nothing else.
     Harden(HardenArgs),
 
-    /// The pull-request gate: pin --check, vendor --verify, audit and harden in one report.
+    /// The pull-request gate: pin, vendor, audit, harden and review, read-only, in one report.
     ///
     /// Read-only. Runs each part as its own subcommand would and merges the findings (SARIF
     /// lists the rules of every part); exit 1 if any finding is at or above the deny level, 2 if
-    /// any part could not run. The vendor part runs when the workspace has a vendor/ directory.
+    /// any part could not run. The vendor part runs when the workspace has a vendor/ directory;
+    /// the review part in a pull request (GITHUB_BASE_REF) or with --review-base.
     Check(CheckArgs),
 
     /// Vendor the locked crates into DIR, as `cargo vendor` does, and record them for --verify.

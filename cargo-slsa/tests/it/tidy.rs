@@ -115,7 +115,10 @@ fn readme_documents_every_subcommand_and_the_test_command() {
 fn finding_codes_are_unique_kebab_case_and_described() {
     // Documented in the manual: every page of docs/ read as one.
     let mut readme = String::new();
-    for e in std::fs::read_dir(repo_root().join("docs")).expect("docs/").flatten() {
+    for e in std::fs::read_dir(repo_root().join("docs"))
+        .expect("docs/")
+        .flatten()
+    {
         if e.path().extension().is_some_and(|x| x == "md") {
             readme.push_str(&std::fs::read_to_string(e.path()).expect("read a page"));
         }
@@ -193,4 +196,28 @@ fn relative_links_in_the_readme_and_the_manual_resolve() {
         }
     }
     assert!(broken.is_empty(), "broken links: {broken:#?}");
+}
+
+/// docs/cli.md: every command and flag as `--help` gives them, generated from the clap
+/// definitions by clap-markdown. Out of date → this fails; `cargo xtask docs` (this test with
+/// `SLSA_UPDATE_DOCS=1`) writes it.
+#[test]
+fn the_cli_reference_is_generated_from_the_clap_definitions() {
+    let options = clap_markdown::MarkdownOptions::new()
+        .title("Command-line reference".to_string())
+        .show_footer(false)
+        .show_table_of_contents(false);
+    let generated = format!(
+        "<!-- Generated from the clap definitions by `cargo xtask docs`; do not edit. -->\n\n{}",
+        clap_markdown::help_markdown_custom::<cargo_slsa::cli::Cli>(&options)
+    );
+    let path = repo_root().join("docs/cli.md");
+    if std::env::var_os("SLSA_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/cli.md");
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == generated,
+        "docs/cli.md is out of date with the command-line definitions: run `cargo xtask docs`"
+    );
 }
