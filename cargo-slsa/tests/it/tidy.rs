@@ -221,3 +221,90 @@ fn the_cli_reference_is_generated_from_the_clap_definitions() {
         "docs/cli.md is out of date with the command-line definitions: run `cargo xtask docs`"
     );
 }
+
+/// The codes in a page's code tables (those whose header starts `| code |`).
+fn table_codes(page: &str) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs").join(page)).expect("a page");
+    let mut out = std::collections::BTreeSet::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        if line.starts_with("| code |") {
+            in_table = true;
+            continue;
+        }
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        if in_table
+            && let Some(code) = line
+                .strip_prefix("| `")
+                .and_then(|r| r.split_once('`'))
+                .map(|(c, _)| c.to_string())
+        {
+            out.insert(code);
+        }
+    }
+    out
+}
+
+#[test]
+fn each_commands_page_lists_exactly_its_finding_codes() {
+    let codes = |rules: Vec<cargo_slsa::report::Rule>| -> std::collections::BTreeSet<String> {
+        rules.iter().map(|r| r.code.to_string()).collect()
+    };
+    let pages = [
+        ("pin.md", codes(cargo_slsa::pin::codes::PinCode::rules())),
+        // (audit's own advisory ignores expire with the shared code.)
+        (
+            "audit.md",
+            codes(
+                [
+                    cargo_slsa::audit::codes::AuditCode::rules(),
+                    vec![cargo_slsa::report::config_ignore::IGNORE_EXPIRED],
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "harden.md",
+            codes(cargo_slsa::harden::codes::HardenCode::rules()),
+        ),
+        (
+            "vendor.md",
+            codes(cargo_slsa::vendor::codes::VendorCode::rules()),
+        ),
+        (
+            "attest.md",
+            codes(
+                [
+                    cargo_slsa::attest::AttestCode::rules(),
+                    cargo_slsa::verify::VerifyCode::rules(),
+                ]
+                .concat(),
+            ),
+        ),
+        ("update.md", codes(cargo_slsa::update::UpdateCode::rules())),
+        (
+            "review.md",
+            codes(cargo_slsa::review::codes::ReviewCode::rules()),
+        ),
+        (
+            "output.md",
+            codes(vec![
+                cargo_slsa::report::config_ignore::IGNORE_EXPIRED,
+                cargo_slsa::report::config_ignore::IGNORE_UNUSED,
+            ]),
+        ),
+    ];
+    for (page, expected) in pages {
+        let documented = table_codes(page);
+        let missing: Vec<_> = expected.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&expected).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "docs/{page}: codes the command reports but the page does not list: {missing:?}; \
+             codes the page lists that the command does not report: {unknown:?}"
+        );
+    }
+}
