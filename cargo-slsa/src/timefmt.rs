@@ -1,6 +1,6 @@
-//! Dates and timestamps without a date-time dependency: civil dates from Unix time (proleptic
-//! Gregorian, UTC), `YYYY-MM-DD` parsing, RFC 3339 timestamps, and `SOURCE_DATE_EPOCH` for
-//! reproducible output.
+//! Dates and timestamps, through the `time` crate (already in the dependency graph): calendar
+//! dates from Unix time (UTC), `YYYY-MM-DD` parsing, RFC 3339 timestamps, and
+//! `SOURCE_DATE_EPOCH` for reproducible output.
 
 use anyhow::{Result, anyhow};
 
@@ -16,58 +16,55 @@ pub struct Date {
 }
 
 impl Date {
+    fn of(date: time::Date) -> Date {
+        Date {
+            y: date.year(),
+            m: u32::from(u8::from(date.month())),
+            d: u32::from(date.day()),
+        }
+    }
+
+    fn calendar(self) -> Option<time::Date> {
+        let month = time::Month::try_from(u8::try_from(self.m).ok()?).ok()?;
+        time::Date::from_calendar_date(self.y, month, u8::try_from(self.d).ok()?).ok()
+    }
+
     /// Parse `YYYY-MM-DD`, checking that the day exists.
     pub fn parse(s: &str) -> Option<Date> {
-        let mut it = s.split('-');
-        let (y, m, d) = (it.next()?, it.next()?, it.next()?);
-        if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        // (Four-digit years only, as written in configuration files.)
+        if s.len() != 10 {
             return None;
         }
-        let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let days = match m {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        (1..=days).contains(&d).then_some(Date { y, m, d })
+        time::Date::parse(s, format).ok().map(Date::of)
     }
 
-    /// The date of `unix_secs` seconds since the epoch (civil-from-days, proleptic Gregorian).
+    /// The date of `unix_secs` seconds since the epoch (UTC). Outside the years ±9999 the
+    /// nearest representable day.
     pub fn from_unix(unix_secs: i64) -> Date {
-        let z = unix_secs.div_euclid(86_400) + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-        Date { y, m, d }
+        let clamped = unix_secs.clamp(
+            time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp(),
+            time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp(),
+        );
+        time::OffsetDateTime::from_unix_timestamp(clamped)
+            .map(|t| Date::of(t.date()))
+            .unwrap_or(Date {
+                y: 1970,
+                m: 1,
+                d: 1,
+            })
     }
 
-    /// Unix seconds at midnight UTC of this date (days-from-civil, the inverse of
-    /// [`Date::from_unix`]).
+    /// Unix seconds at midnight UTC of this date (the inverse of [`Date::from_unix`]).
     pub fn to_unix(self) -> i64 {
-        let y = i64::from(self.y) - i64::from(self.m <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.m);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.d) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        (era * 146_097 + doe - 719_468) * 86_400
+        self.calendar()
+            .map(|d| d.midnight().assume_utc().unix_timestamp())
+            .unwrap_or(0)
     }
 
     /// Today, UTC.
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Date::from_unix(secs)
+        Date::of(time::OffsetDateTime::now_utc().date())
     }
 }
 
@@ -99,9 +96,24 @@ pub fn source_date_epoch_or_now() -> Result<i64> {
 
 /// RFC 3339 UTC timestamp with second precision: `2026-11-23T12:00:00Z`.
 pub fn rfc3339(unix_secs: i64) -> String {
-    let d = Date::from_unix(unix_secs);
-    let s = unix_secs.rem_euclid(86_400);
-    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, (s % 3600) / 60, s % 60)
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let clamped = unix_secs.clamp(
+        time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp(),
+        time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp(),
+    );
+    time::OffsetDateTime::from_unix_timestamp(clamped)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+/// An RFC 3339 timestamp (`2026-11-23T12:00:00Z`, fractions and offsets allowed) as Unix
+/// seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 #[cfg(test)]

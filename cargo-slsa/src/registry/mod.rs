@@ -75,13 +75,7 @@ pub struct Answer {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (the index's `pubtime`) as Unix seconds.
 pub fn parse_pubtime(s: &str) -> Option<i64> {
-    let (date, time) = s.trim().trim_end_matches('Z').split_once('T')?;
-    let d = crate::timefmt::Date::parse(date)?;
-    let mut hms = time.split(':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let m: i64 = hms.next()?.parse().ok()?;
-    let sec: i64 = hms.next().unwrap_or("0").split('.').next()?.parse().ok()?;
-    Some(d.to_unix() + h * 3600 + m * 60 + sec)
+    crate::timefmt::parse_rfc3339(s)
 }
 
 /// Ask the index (`index_url`, else crates.io as cargo's configuration for `root` resolves it)
