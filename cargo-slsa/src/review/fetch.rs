@@ -154,14 +154,8 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(root: &Path, offline: bool) -> Result<Fetcher> {
-        let home = match std::env::var_os("CARGO_HOME").filter(|h| !h.is_empty()) {
-            Some(h) => PathBuf::from(h),
-            None => PathBuf::from(
-                std::env::var_os("HOME")
-                    .ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))?,
-            )
-            .join(".cargo"),
-        };
+        let home = crate::build::cargo_home()
+            .ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))?;
         Ok(Fetcher {
             offline,
             cargo_cache: home.join("registry").join("cache"),

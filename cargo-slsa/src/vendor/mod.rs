@@ -91,12 +91,7 @@ struct Planned {
 }
 
 fn cargo_home() -> Result<PathBuf> {
-    if let Some(h) = std::env::var_os("CARGO_HOME").filter(|h| !h.is_empty()) {
-        return Ok(PathBuf::from(h));
-    }
-    let home =
-        std::env::var_os("HOME").ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))?;
-    Ok(PathBuf::from(home).join(".cargo"))
+    crate::build::cargo_home().ok_or_else(|| anyhow!("neither CARGO_HOME nor HOME is set"))
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
