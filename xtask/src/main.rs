@@ -10,7 +10,11 @@
 //!   advisories. All on a generated workspace of real registry crates; medians and the ratio.
 
 mod bench;
+mod bench_audit;
+mod bench_harden;
+mod bench_release;
 mod bench_review;
+mod bench_update;
 mod bench_vendor;
 mod interop;
 
