@@ -306,54 +306,26 @@ pub fn normalize_license(raw: &str) -> String {
     }
 }
 
-/// Whether `expr` is a syntactically valid SPDX license expression (identifiers, `AND`, `OR`,
-/// `WITH`, parentheses, `+`). Invalid ones are recorded as names / NOASSERTION, never as
-/// expressions, so the documents stay valid.
+/// Whether `text` is an SPDX license expression a validator accepts: the spdx crate's strict
+/// grammar over the SPDX license list (deprecated identifiers such as `GPL-2.0+` allowed,
+/// `LicenseRef-…` too), with the operators in upper case as the specification writes them.
+/// Anything else is recorded as a license name / NOASSERTION, never as an expression, so the
+/// documents stay valid.
 pub fn is_spdx_expression(text: &str) -> bool {
-    let spaced = text.replace('(', " ( ").replace(')', " ) ");
-    let tokens: Vec<&str> = spaced.split_whitespace().collect();
-    // expr := term ((AND|OR) term)* ; term := atom (WITH id)? ; atom := id | ( expr )
-    fn is_id(t: &str) -> bool {
-        !t.is_empty()
-            && !matches!(t, "AND" | "OR" | "WITH" | "(" | ")")
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'+' | b':'))
-    }
-    fn expr(t: &[&str], i: &mut usize, depth: usize) -> bool {
-        if depth > 32 || !term(t, i, depth) {
-            return false;
-        }
-        while *i < t.len() && matches!(t[*i], "AND" | "OR") {
-            *i += 1;
-            if !term(t, i, depth) {
-                return false;
-            }
-        }
-        true
-    }
-    fn term(t: &[&str], i: &mut usize, depth: usize) -> bool {
-        match t.get(*i) {
-            Some(&"(") => {
-                *i += 1;
-                if !expr(t, i, depth + 1) || t.get(*i) != Some(&")") {
-                    return false;
-                }
-                *i += 1;
-            }
-            Some(id) if is_id(id) => *i += 1,
-            _ => return false,
-        }
-        if t.get(*i) == Some(&"WITH") {
-            *i += 1;
-            if !t.get(*i).is_some_and(|x| is_id(x)) {
-                return false;
-            }
-            *i += 1;
-        }
-        true
-    }
-    let mut i = 0;
-    expr(&tokens, &mut i, 0) && i == tokens.len()
+    let upper_case_operators = text
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .all(|w| {
+            !matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "with")
+                || w == w.to_ascii_uppercase()
+        });
+    let mode = spdx::ParseMode {
+        allow_deprecated: true,
+        allow_postfix_plus_on_gpl: true,
+        ..spdx::ParseMode::STRICT
+    };
+    !text.trim().is_empty()
+        && upper_case_operators
+        && spdx::Expression::parse_mode(text, mode).is_ok()
 }
 
 /// Split `Name <email>` into its parts.
@@ -431,6 +403,10 @@ mod tests {
             "MIT Apache",
             "see LICENSE file",
             "MIT WITH",
+            // Not on the SPDX license list, and operators the specification writes upper case.
+            "Custom-1.0",
+            "MIT or Apache-2.0",
+            "MIT/Apache-2.0",
         ] {
             assert!(!is_spdx_expression(bad), "{bad}");
         }
