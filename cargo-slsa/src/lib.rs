@@ -91,8 +91,59 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
     // files or by `ignore` entries in its configuration — for the commands that audit them.
     // Never for attest, verify or keygen: their findings point into attestations and
     // artifacts, whose content an attacker writes.
-    report::suppress::apply(ctx, command, &mut report)?;
+    // Explicit workflow paths narrow what harden looked at; an entry elsewhere is not unused.
+    let looked_at: Vec<std::path::PathBuf> = match command {
+        Command::Harden(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        Command::Check(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
+        _ => Vec::new(),
+    };
+    report::suppress::apply_sections(ctx, &suppression_sections(command), &looked_at, &mut report)?;
     Ok(Produced::Report(report))
+}
+
+/// The configuration sections whose `ignore` entries (and ignore comments) may accept a
+/// command's findings: `pin`, `audit`, `harden` and `review` each their own codes; `check` the
+/// four sections and its own, which may name any of those codes.
+fn suppression_sections(command: &Command) -> Vec<report::suppress::Section> {
+    use report::suppress::Section;
+    let pin: Vec<_> = pin::codes::PinCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let audit: Vec<_> = audit::codes::AuditCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let harden: Vec<_> = harden::codes::HardenCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let review: Vec<_> = review::codes::ReviewCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let section = |name, codes, strict| Section {
+        name,
+        codes,
+        strict,
+    };
+    match command {
+        Command::Pin(_) => vec![section("pin", pin, false)],
+        Command::Audit(_) => vec![section("audit", audit, false)],
+        Command::Harden(_) => vec![section("harden", harden, true)],
+        Command::Review(_) => vec![section("review", review, true)],
+        Command::Check(_) => {
+            let all = [pin.clone(), audit.clone(), harden.clone(), review.clone()].concat();
+            vec![
+                section("pin", pin, false),
+                section("audit", audit, false),
+                section("harden", harden, true),
+                section("review", review, true),
+                section("check", all, true),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Whether an error is (or wraps) a write to a closed pipe.

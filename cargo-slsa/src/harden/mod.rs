@@ -166,7 +166,20 @@ pub fn run(ctx: &Ctx, args: &HardenArgs) -> Result<Report> {
     }
     // What a reviewer accepted stays as it is: an accepted `artipacked` is a job that needs its
     // token, an accepted injection a script someone read.
-    let accepted = crate::report::suppress::accepted_by_harden(ctx, &args.paths, &report)?;
+    let accepted = {
+        let mut copy = report.clone();
+        let looked_at: Vec<PathBuf> = args.paths.iter().map(|p| ctx.cwd.join(p)).collect();
+        let section = crate::report::suppress::Section {
+            name: "harden",
+            codes: codes::HardenCode::ALL.iter().map(|c| c.as_str()).collect(),
+            strict: true,
+        };
+        crate::report::suppress::apply_sections(ctx, &[section], &looked_at, &mut copy)?;
+        copy.suppressed
+            .into_iter()
+            .map(|s| s.finding)
+            .collect::<Vec<_>>()
+    };
     let outcome = fix::apply(
         ctx,
         args,

@@ -230,12 +230,13 @@ pub fn apply(
     root: &Path,
     ignores: &[ConfigIgnore],
     today: Date,
+    suppressible: &dyn Fn(&str) -> bool,
     judge_unused: impl Fn(&ConfigIgnore) -> bool,
 ) {
     let mut used = vec![false; ignores.len()];
     let mut kept = Vec::with_capacity(report.findings.len());
     for f in std::mem::take(&mut report.findings) {
-        let hit = (super::suppress::suppressible(f.code))
+        let hit = suppressible(f.code)
             .then(|| {
                 ignores
                     .iter()

@@ -1,6 +1,6 @@
-//! Inline suppressions: a reviewed finding of `pin`, `audit`, `harden` or `check` (never of
-//! `attest`, `verify` or `keygen`, whose findings point into files an attacker writes) is
-//! accepted with a comment on its line or the line above — `# cargo-slsa: ignore[code, other-code]` for any finding, and zizmor's `# zizmor:
+//! Accepting reviewed findings. Inline: a finding whose code its command's configuration
+//! sections name (see [`Section`]; never one of `attest`, `verify` or `keygen`, whose findings
+//! point into files an attacker writes) is accepted with a comment on its line or the line above — `# cargo-slsa: ignore[code, other-code]` for any finding, and zizmor's `# zizmor:
 //! ignore[audit]` for the audits `harden` shares with zizmor, so a repository's existing
 //! zizmor suppressions keep working. A suppressed finding no longer counts or fails the run; it
 //! is kept in [`super::Report::suppressed`], counted in the summary, listed with `-v`, and
@@ -13,7 +13,6 @@ use anyhow::Result;
 
 use super::{Finding, Report, Suppressed};
 use crate::Ctx;
-use crate::cli::Command;
 
 /// The audits `harden` shares with zizmor (same names): zizmor's comments suppress them too.
 const ZIZMOR_SHARED: &[&str] = &[
@@ -25,90 +24,36 @@ const ZIZMOR_SHARED: &[&str] = &[
     "cache-poisoning",
 ];
 
-/// Whether a finding with `code` may be accepted by a reviewer: the codes of `pin`, `audit` and
-/// `harden` (also inside `check`). Never `input-error` (what could not be looked at), never the
-/// ignore findings themselves, never `vendor --verify`'s (inside `check`: they point into
-/// vendored files that the crates' authors wrote).
-pub fn suppressible(code: &str) -> bool {
-    use crate::audit::codes::AuditCode;
-    use crate::harden::codes::HardenCode;
-    use crate::pin::codes::PinCode;
-    PinCode::ALL.iter().any(|c| c.as_str() == code)
-        || crate::review::codes::ReviewCode::ALL
-            .iter()
-            .any(|c| c.as_str() == code)
-        || AuditCode::ALL.iter().any(|c| c.as_str() == code)
-        || HardenCode::ALL.iter().any(|c| c.as_str() == code)
+/// One configuration section: its name (`[workspace.metadata.slsa.<name>]`), the finding codes
+/// its `ignore` entries may name, and whether it holds nothing but `ignore`. Which sections a
+/// command has is the dispatcher's business (`lib.rs`); what they may name decides what can be
+/// accepted at all — by comment or by configuration.
+pub struct Section {
+    pub name: &'static str,
+    pub codes: Vec<&'static str>,
+    pub strict: bool,
 }
 
-/// The codes each configuration section may ignore, and whether the section holds nothing else.
-fn sections(command: &Command) -> Vec<(&'static str, Vec<&'static str>, bool)> {
-    use crate::audit::codes::AuditCode;
-    use crate::harden::codes::HardenCode;
-    use crate::pin::codes::PinCode;
-    let pin: Vec<_> = PinCode::ALL.iter().map(|c| c.as_str()).collect();
-    let audit: Vec<_> = AuditCode::ALL.iter().map(|c| c.as_str()).collect();
-    let harden: Vec<_> = HardenCode::ALL.iter().map(|c| c.as_str()).collect();
-    let review: Vec<_> = crate::review::codes::ReviewCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    match command {
-        Command::Pin(_) => vec![("pin", pin, false)],
-        Command::Audit(_) => vec![("audit", audit, false)],
-        Command::Harden(_) => vec![("harden", harden, true)],
-        Command::Review(_) => vec![("review", review, true)],
-        Command::Check(_) => {
-            let all = [pin.clone(), audit.clone(), harden.clone(), review.clone()].concat();
-            vec![
-                ("pin", pin, false),
-                ("audit", audit, false),
-                ("harden", harden, true),
-                ("review", review, true),
-                ("check", all, true),
-            ]
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Accept reviewed findings of `command` (only `pin`, `audit`, `harden`, `check`): ignore
+/// Accept the reviewed findings of a command whose configuration has `sections`: ignore
 /// comments first, then the configuration's `ignore` entries, whose expired and unused entries
-/// become findings. A configuration that cannot be read is an error (exit 2); no workspace at
-/// all (`harden` in a repository without `Cargo.toml`) means no configuration.
-pub fn apply(ctx: &Ctx, command: &Command, report: &mut Report) -> Result<()> {
-    // Explicit workflow paths narrow what harden looked at; an entry elsewhere is not unused.
-    let looked_at: Vec<PathBuf> = match command {
-        Command::Harden(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
-        Command::Check(a) => a.paths.iter().map(|p| ctx.cwd.join(p)).collect(),
-        _ => Vec::new(),
-    };
-    apply_sections(ctx, sections(command), &looked_at, report)
-}
-
-/// The findings of a `harden` report that a reviewer accepted (by comment or configuration):
-/// `--fix` leaves what they point at as it is.
-pub fn accepted_by_harden(ctx: &Ctx, paths: &[PathBuf], report: &Report) -> Result<Vec<Finding>> {
-    let mut copy = report.clone();
-    let looked_at: Vec<PathBuf> = paths.iter().map(|p| ctx.cwd.join(p)).collect();
-    let harden: Vec<_> = crate::harden::codes::HardenCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    apply_sections(ctx, vec![("harden", harden, true)], &looked_at, &mut copy)?;
-    Ok(copy.suppressed.into_iter().map(|s| s.finding).collect())
-}
-
-fn apply_sections(
+/// become findings. Only codes some section names can be accepted: never `input-error` (what
+/// could not be looked at), never the ignore findings themselves, never codes a command has no
+/// section for (`vendor --verify`'s inside `check`, whose findings point into files the crates'
+/// authors wrote; `attest` and `verify`, which point into attestations). `looked_at`: the paths
+/// the run was limited to (an entry elsewhere is not unused). A configuration that cannot be
+/// read is an error (exit 2); no workspace at all (`harden` in a repository without
+/// `Cargo.toml`) means no configuration.
+pub fn apply_sections(
     ctx: &Ctx,
-    sections: Vec<(&'static str, Vec<&'static str>, bool)>,
+    sections: &[Section],
     looked_at: &[PathBuf],
     report: &mut Report,
 ) -> Result<()> {
     if sections.is_empty() {
         return Ok(());
     }
-    inline(report);
+    let suppressible = |code: &str| sections.iter().any(|s| s.codes.contains(&code));
+    inline(report, &suppressible);
     let (root, config) = match crate::workspace::root_config(ctx) {
         Ok(found) => found,
         Err(_) if crate::workspace::Workspace::locate(ctx).is_err() => return Ok(()),
@@ -116,8 +61,14 @@ fn apply_sections(
     };
     let parts = report.summary.get("parts").cloned();
     let today = crate::timefmt::Date::today();
-    for (section, codes, strict) in sections {
-        let ignores = super::config_ignore::load(&config, section, &codes, strict)?;
+    for Section {
+        name: section,
+        codes,
+        strict,
+    } in sections
+    {
+        let (section, strict) = (*section, *strict);
+        let ignores = super::config_ignore::load(&config, section, codes, strict)?;
         if ignores.is_empty() {
             continue;
         }
@@ -125,16 +76,24 @@ fn apply_sections(
             Some(p) if section != "check" => p[section]["ran"].as_bool().unwrap_or(false),
             _ => true,
         };
-        super::config_ignore::apply(report, &config, &root, &ignores, today, |ig| {
-            let target = root.join(&ig.path);
-            let in_view = section == "pin"
-                || section == "audit"
-                || looked_at.is_empty()
-                || looked_at
-                    .iter()
-                    .any(|p| target.starts_with(p) || p.starts_with(&target));
-            part_ran && in_view
-        });
+        super::config_ignore::apply(
+            report,
+            &config,
+            &root,
+            &ignores,
+            today,
+            &suppressible,
+            |ig| {
+                let target = root.join(&ig.path);
+                let in_view = section == "pin"
+                    || section == "audit"
+                    || looked_at.is_empty()
+                    || looked_at
+                        .iter()
+                        .any(|p| target.starts_with(p) || p.starts_with(&target));
+                part_ran && in_view
+            },
+        );
     }
     report.sort();
     Ok(())
@@ -174,11 +133,11 @@ fn suppresses(line: &str, code: &str) -> bool {
 /// Move every finding that an ignore comment on its line, or the line above, accepts into
 /// `report.suppressed`. Findings without a file and line, and `input-error`, are never
 /// suppressed.
-fn inline(report: &mut Report) {
+fn inline(report: &mut Report, suppressible: &dyn Fn(&str) -> bool) {
     let mut files: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
     let mut kept = Vec::with_capacity(report.findings.len());
     for f in std::mem::take(&mut report.findings) {
-        if is_suppressed(&f, &mut files) {
+        if is_suppressed(&f, &mut files, suppressible) {
             report.suppressed.push(Suppressed {
                 finding: f,
                 reason: None,
@@ -190,7 +149,11 @@ fn inline(report: &mut Report) {
     report.findings = kept;
 }
 
-fn is_suppressed(f: &Finding, files: &mut HashMap<PathBuf, Option<Vec<String>>>) -> bool {
+fn is_suppressed(
+    f: &Finding,
+    files: &mut HashMap<PathBuf, Option<Vec<String>>>,
+    suppressible: &dyn Fn(&str) -> bool,
+) -> bool {
     let (Some(file), Some(line)) = (&f.file, f.line) else {
         return false;
     };

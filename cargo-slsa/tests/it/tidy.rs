@@ -1,7 +1,7 @@
 //! Tidy checks run as tests: every Rust file says what it owns, no `todo!` is left, no product
-//! source file is over 650 lines, the README lists every subcommand `--help` lists, docs/
-//! documents every finding code, relative links in the README and docs/ resolve, and finding
-//! codes are unique.
+//! source file is over 650 lines, no two top-level modules import each other (around any loop),
+//! the README lists every subcommand `--help` lists, docs/ documents every finding code,
+//! relative links in the README and docs/ resolve, and finding codes are unique.
 
 use std::path::{Path, PathBuf};
 
@@ -306,5 +306,69 @@ fn each_commands_page_lists_exactly_its_finding_codes() {
             "docs/{page}: codes the command reports but the page does not list: {missing:?}; \
              codes the page lists that the command does not report: {unknown:?}"
         );
+    }
+}
+
+/// The top-level modules of cargo-slsa/src each use (`crate::<module>`, outside comments and
+/// tests), to check that no two of them depend on each other, directly or around a loop.
+#[test]
+fn no_import_cycles_between_top_level_modules() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = repo_root().join("cargo-slsa/src");
+    let mut modules = BTreeSet::new();
+    for e in std::fs::read_dir(&src).expect("src").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(m) = name.strip_suffix(".rs") {
+            if m != "lib" && m != "main" {
+                modules.insert(m.to_string());
+            }
+        } else if e.path().is_dir() {
+            modules.insert(name);
+        }
+    }
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &modules {
+        let mut files = Vec::new();
+        let dir = src.join(m);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        } else {
+            files.push(src.join(format!("{m}.rs")));
+        }
+        for f in files {
+            if f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).expect("read source");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (i, _) in line.match_indices("crate::") {
+                    let rest = &line[i + "crate::".len()..];
+                    let used: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if used != *m && modules.contains(&used) {
+                        uses.entry(m.clone()).or_default().insert(used);
+                    }
+                }
+            }
+        }
+    }
+    // A module that reaches itself through the others is in a cycle.
+    for m in &modules {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Vec<String>> = vec![vec![m.clone()]];
+        while let Some(path) = stack.pop() {
+            let last = path.last().expect("a path").clone();
+            for next in uses.get(&last).into_iter().flatten() {
+                assert!(next != m, "import cycle: {} -> {m}", path.join(" -> "));
+                if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push(p);
+                }
+            }
+        }
     }
 }
