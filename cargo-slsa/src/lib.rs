@@ -106,22 +106,11 @@ pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
 /// four sections and its own, which may name any of those codes.
 fn suppression_sections(command: &Command) -> Vec<report::suppress::Section> {
     use report::suppress::Section;
-    let pin: Vec<_> = pin::codes::PinCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    let audit: Vec<_> = audit::codes::AuditCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    let harden: Vec<_> = harden::codes::HardenCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    let review: Vec<_> = review::codes::ReviewCode::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
+    let codes = |rules: Vec<report::Rule>| rules.into_iter().map(|r| r.code).collect::<Vec<_>>();
+    let pin = codes(pin::codes::PinCode::rules());
+    let audit = codes(audit::codes::AuditCode::rules());
+    let harden = codes(harden::codes::HardenCode::rules());
+    let review = codes(review::codes::ReviewCode::rules());
     let section = |name, codes, strict| Section {
         name,
         codes,
