@@ -101,6 +101,8 @@ impl Env {
         }
         let toolchain = toolchain();
         cmd.env("CARGO_HOME", self.home.path())
+            // Caches (the TUF client's) stay inside the test.
+            .env("XDG_CACHE_HOME", self.scratch_root.join("xdg-cache"))
             .env("CARGO", &toolchain.cargo)
             .env("RUSTC", &toolchain.rustc)
             .env("PATH", &toolchain.path)

@@ -1,14 +1,16 @@
 //! `FakeSigstore`: loopback stand-ins for what keyless signing talks to — the GitHub Actions OIDC
-//! token endpoint, Fulcio (`POST /api/v2/signingCert`) and Rekor v1 (`POST /api/v1/log/entries`)
-//! — plus the `trusted_root.json` that makes their output verifiable.
+//! token endpoint, Fulcio (`POST /api/v2/signingCert`), Rekor v1 (`POST /api/v1/log/entries`),
+//! Rekor v2 (`POST /rekor2/api/v2/log/entries`, see [`rekor`]), an RFC 3161 timestamp authority
+//! (`POST /tsa/api/v1/timestamp`, see [`tsa`]) and a TUF repository (`GET /tuf/…`, see [`tuf`])
+//! — plus the `trusted_root.json` and `signing_config.v0.2.json` that name and trust them.
 //!
 //! The fakes do the real cryptography, written here independently of the client under test:
 //! - Fulcio issues a P-256 leaf certificate from its CA with the code-signing EKU, the workflow
 //!   identity as a URI SAN, Fulcio's OIDC-issuer and source-repository extensions, and an
 //!   embedded SCT (RFC 6962 precertificate form) signed by a fake CT log;
-//! - Rekor logs a `dsse` v0.0.1 entry as leaf 0 of a one-leaf tree and answers with a signed
+//! - Rekor v1 logs a `dsse` v0.0.1 entry as leaf 0 of a one-leaf tree and answers with a signed
 //!   entry timestamp over the canonical entry and an inclusion proof whose checkpoint (signed
-//!   note) it signs.
+//!   note) it signs; Rekor v2 appends a `hashedrekord` v0.0.2 entry to a many-leaf tree.
 //!
 //! Knobs let a test make the certificate carry another identity or source repository. The
 //! server loop is bounded in requests and time, like the other fakes.
@@ -29,6 +31,10 @@ use sha2::{Digest, Sha256};
 use tiny_http::{Header, Request, Response};
 
 use crate::server::Loopback;
+
+mod rekor;
+pub mod tsa;
+pub mod tuf;
 
 /// The bearer token the OIDC endpoint expects (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
 pub const REQUEST_TOKEN: &str = "fake-actions-id-token-request-token";
@@ -76,6 +82,7 @@ struct Keys {
     ca_der: Vec<u8>,
     ct: KeyPair,
     rekor: KeyPair,
+    rekor2: KeyPair,
 }
 
 struct State {
@@ -83,6 +90,14 @@ struct State {
     claims: Claims,
     log: Vec<SigstoreRequest>,
     next_serial: u64,
+    /// The Rekor v2 log's leaf hashes (preloaded with other entries).
+    rekor2_leaves: Vec<[u8; 32]>,
+    /// Both logs answer 409 Conflict (the entry already exists).
+    conflict: bool,
+    tsa: tsa::Tsa,
+    /// The TSA answers with a rejection instead of a token.
+    tsa_reject: bool,
+    tuf: Option<tuf::TufRepo>,
 }
 
 pub struct FakeSigstore {
@@ -193,6 +208,7 @@ impl Keys {
             ca_der,
             ct: KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("CT key"),
             rekor: KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("Rekor key"),
+            rekor2: KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("Rekor v2 key"),
         }
     }
 
@@ -272,119 +288,6 @@ impl Keys {
         );
         cert.der().to_vec()
     }
-
-    /// Log a DSSE proposal: the Rekor v1 response map.
-    fn log_dsse(&self, request: &Value) -> Result<Value, String> {
-        let content = &request["spec"]["proposedContent"];
-        let envelope_text = content["envelope"]
-            .as_str()
-            .ok_or("spec.proposedContent.envelope missing")?;
-        let envelope: Value =
-            serde_json::from_str(envelope_text).map_err(|e| format!("envelope: {e}"))?;
-        let verifier_b64 = content["verifiers"][0]
-            .as_str()
-            .ok_or("spec.proposedContent.verifiers missing")?;
-        let payload = B64
-            .decode(envelope["payload"].as_str().ok_or("payload")?)
-            .map_err(|e| format!("payload: {e}"))?;
-        let sig = envelope["signatures"][0]["sig"]
-            .as_str()
-            .ok_or("signature")?
-            .to_string();
-        // Check the signature over PAE with the certificate's key, as Rekor does.
-        let cert_pem = String::from_utf8(B64.decode(verifier_b64).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        let cert_der = pem_to_der(&cert_pem).ok_or("verifier PEM")?;
-        let cert = {
-            use x509_cert::der::Decode;
-            x509_cert::Certificate::from_der(&cert_der).map_err(|e| e.to_string())?
-        };
-        let point = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes()
-            .to_vec();
-        let payload_type = envelope["payloadType"].as_str().ok_or("payloadType")?;
-        let mut pae = format!(
-            "DSSEv1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .into_bytes();
-        pae.extend(&payload);
-        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
-            point,
-        );
-        key.verify(&pae, &B64.decode(&sig).map_err(|e| e.to_string())?)
-            .map_err(|_| "signature does not verify with the verifier's key".to_string())?;
-
-        let body = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope_text.as_bytes()))},
-                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-                "signatures": [{"signature": sig, "verifier": verifier_b64}],
-            }
-        });
-        // Rekor's canonical JSON: sorted keys, no spaces (serde_json's map is sorted).
-        let body_bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        let body_b64 = B64.encode(&body_bytes);
-        let log_id = hex::encode(Sha256::digest(spki(&self.rekor)));
-        let integrated = now();
-        let set_payload = json!({
-            "body": body_b64,
-            "integratedTime": integrated,
-            "logID": log_id,
-            "logIndex": 0,
-        });
-        let set = self
-            .rekor
-            .sign(&serde_json::to_vec(&set_payload).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        // One-leaf tree: the root is the leaf hash.
-        let mut leaf = vec![0u8];
-        leaf.extend(&body_bytes);
-        let root = Sha256::digest(&leaf);
-        // The origin line is "<log name> - <tree id>"; the signature line names the key by
-        // the log name alone.
-        let name = "rekor.slsa-tests.invalid";
-        let origin = format!("{name} - 1");
-        let note = format!("{origin}\n1\n{}\n", B64.encode(root));
-        let note_sig = self
-            .rekor
-            .sign(note.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let hint = &Sha256::digest(spki(&self.rekor))[..4];
-        let mut sig_blob = hint.to_vec();
-        sig_blob.extend(&note_sig);
-        let checkpoint = format!("{note}\n\u{2014} {name} {}\n", B64.encode(sig_blob));
-        let uuid = hex::encode(Sha256::digest(&leaf));
-        let mut answer = serde_json::Map::new();
-        answer.insert(
-            uuid,
-            json!({
-                    "body": body_b64,
-                    "integratedTime": integrated,
-                    "logID": log_id,
-                    "logIndex": 0,
-                    "verification": {
-                        "signedEntryTimestamp": B64.encode(set),
-                        "inclusionProof": {
-                            "checkpoint": checkpoint,
-                            "hashes": [],
-                            "logIndex": 0,
-                            "rootHash": hex::encode(root),
-                            "treeSize": 1,
-                        }
-                    }
-            }),
-        );
-        Ok(Value::Object(answer))
-    }
 }
 
 impl FakeSigstore {
@@ -394,6 +297,13 @@ impl FakeSigstore {
             claims: Claims::default(),
             log: Vec::new(),
             next_serial: 1,
+            rekor2_leaves: (0..rekor::REKOR2_PRELOADED)
+                .map(|i| rekor::leaf_hash(format!("an earlier entry {i}").as_bytes()))
+                .collect(),
+            conflict: false,
+            tsa: tsa::Tsa::new(),
+            tsa_reject: false,
+            tuf: None,
         }));
         let server = {
             let state = Arc::clone(&state);
@@ -428,7 +338,88 @@ impl FakeSigstore {
         self.state.lock().expect("state").log.clone()
     }
 
-    /// A `trusted_root.json` trusting this fake's CA, CT log and Rekor log.
+    /// The Rekor v2 log's base URL.
+    pub fn rekor2_url(&self) -> String {
+        format!("http://{}/rekor2", self.addr)
+    }
+
+    /// The timestamp authority's endpoint (what a signing config names).
+    pub fn tsa_url(&self) -> String {
+        format!("http://{}/tsa/api/v1/timestamp", self.addr)
+    }
+
+    /// The TUF repository's base URL (serving what [`FakeSigstore::publish_tuf`] published).
+    pub fn tuf_url(&self) -> String {
+        format!("http://{}/tuf", self.addr)
+    }
+
+    /// Make both logs answer 409 Conflict, as Rekor does for an entry it already holds.
+    pub fn set_conflict(&self, on: bool) {
+        self.state.lock().expect("state").conflict = on;
+    }
+
+    /// Make the TSA answer with a rejection status instead of a token.
+    pub fn set_tsa_reject(&self, on: bool) {
+        self.state.lock().expect("state").tsa_reject = on;
+    }
+
+    /// A `signing_config.v0.2.json` naming this fake's Fulcio, one Rekor (v1 or v2), and the
+    /// TSA when `tsa` is true.
+    pub fn signing_config(&self, rekor_v2: bool, tsa: bool) -> String {
+        let endpoint = |url: String, major: u32| {
+            json!({"url": url, "majorApiVersion": major, "operator": "slsa-tests",
+                   "validFor": {"start": "2020-01-01T00:00:00Z"}})
+        };
+        let rekor = if rekor_v2 {
+            endpoint(self.rekor2_url(), 2)
+        } else {
+            endpoint(self.url(), 1)
+        };
+        let tsa_urls = if tsa {
+            vec![endpoint(self.tsa_url(), 1)]
+        } else {
+            vec![]
+        };
+        let doc = json!({
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [endpoint(self.url(), 1)],
+            "oidcUrls": [],
+            "rekorTlogUrls": [rekor],
+            "tsaUrls": tsa_urls,
+            "rekorTlogConfig": {"selector": "ANY"},
+            "tsaConfig": {"selector": "ANY"},
+        });
+        serde_json::to_string_pretty(&doc).expect("json")
+    }
+
+    /// Publish `trusted_root.json` and `signing_config` (as `signing_config.v0.2.json`) in the
+    /// TUF repository (a new one the first time, new versions after); returns the repository's
+    /// `1.root.json`, the root a client bootstraps from.
+    pub fn publish_tuf(&self, signing_config: &str) -> Vec<u8> {
+        let root = self.trusted_root().into_bytes();
+        let mut st = self.state.lock().expect("state");
+        let targets = [
+            ("trusted_root.json", root),
+            (
+                "signing_config.v0.2.json",
+                signing_config.as_bytes().to_vec(),
+            ),
+        ];
+        match &mut st.tuf {
+            Some(repo) => repo.set_targets(&targets),
+            None => st.tuf = Some(tuf::TufRepo::new(&targets)),
+        }
+        st.tuf.as_ref().map(|r| r.root_json()).unwrap_or_default()
+    }
+
+    /// Change the TUF repository in place: `f` gets it (after [`FakeSigstore::publish_tuf`]).
+    pub fn with_tuf(&self, f: impl FnOnce(&mut tuf::TufRepo)) {
+        if let Some(repo) = self.state.lock().expect("state").tuf.as_mut() {
+            f(repo);
+        }
+    }
+
+    /// A `trusted_root.json` trusting this fake's CA, CT log, both Rekor logs and the TSA.
     pub fn trusted_root(&self) -> String {
         let st = self.state.lock().expect("state");
         let key = |k: &KeyPair| {
@@ -447,6 +438,11 @@ impl FakeSigstore {
                 "hashAlgorithm": "SHA2_256",
                 "publicKey": key(&st.keys.rekor),
                 "logId": log_id(&st.keys.rekor),
+            }, {
+                "baseUrl": self.rekor2_url(),
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": key(&st.keys.rekor2),
+                "logId": {"keyId": B64.encode(rekor::rekor2_key_id(&st.keys.rekor2))},
             }],
             "certificateAuthorities": [{
                 "subject": {"organization": "slsa-tests", "commonName": "fake fulcio root"},
@@ -460,7 +456,13 @@ impl FakeSigstore {
                 "publicKey": key(&st.keys.ct),
                 "logId": log_id(&st.keys.ct),
             }],
-            "timestampAuthorities": [],
+            "timestampAuthorities": [{
+                "subject": {"organization": "slsa-tests", "commonName": "fake tsa"},
+                "uri": self.tsa_url(),
+                "certChain": {"certificates": st.tsa.chain_der().iter()
+                    .map(|c| json!({"rawBytes": B64.encode(c)})).collect::<Vec<_>>()},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            }],
         });
         serde_json::to_string_pretty(&doc).expect("json")
     }
@@ -497,15 +499,47 @@ fn respond(mut request: Request, state: &Mutex<State>) {
         .find(|h| h.field.equiv("Authorization"))
         .map(|h| h.value.as_str().to_owned())
         .unwrap_or_default();
-    let mut body = String::new();
-    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-    let (status, answer) = {
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(request.as_reader(), &mut raw);
+    let body = String::from_utf8_lossy(&raw).into_owned();
+    // The binary endpoints: the TSA (DER in and out) and the TUF repository (files).
+    let binary = {
         let mut st = state.lock().expect("fake sigstore state");
         st.log.push(SigstoreRequest {
             method: method.clone(),
             path: path.clone(),
             body: body.clone(),
         });
+        match (method.as_str(), path.as_str()) {
+            ("POST", "/tsa/api/v1/timestamp") if st.tsa_reject => {
+                Some((200, "application/timestamp-reply", st.tsa.reject()))
+            }
+            ("POST", "/tsa/api/v1/timestamp") => Some(match st.tsa.respond(&raw) {
+                Ok(der) => (200, "application/timestamp-reply", der),
+                Err(e) => (400, "text/plain", e.into_bytes()),
+            }),
+            ("GET", p) if p.starts_with("/tuf/") => {
+                let file = st.tuf.as_ref().and_then(|r| r.get(&p["/tuf/".len()..]));
+                Some(match file {
+                    Some(bytes) => (200, "application/octet-stream", bytes),
+                    None => (404, "text/plain", b"not found".to_vec()),
+                })
+            }
+            _ => None,
+        }
+    };
+    if let Some((status, content_type, bytes)) = binary {
+        let header = Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes())
+            .expect("static header");
+        let _ = request.respond(
+            Response::from_data(bytes)
+                .with_status_code(status)
+                .with_header(header),
+        );
+        return;
+    }
+    let (status, answer) = {
+        let mut st = state.lock().expect("fake sigstore state");
         match (method.as_str(), path.as_str()) {
             ("GET", "/oidc/token") => {
                 if auth != format!("Bearer {REQUEST_TOKEN}")
@@ -544,6 +578,22 @@ fn respond(mut request: Request, state: &Mutex<State>) {
                         400,
                         json!({"message": "publicKeyRequest or credentials missing"}),
                     ),
+                }
+            }
+            ("POST", "/api/v1/log/entries" | "/rekor2/api/v2/log/entries") if st.conflict => (
+                409,
+                json!({"code": 409, "message": "an equivalent entry already exists in the transparency log"}),
+            ),
+            ("POST", "/rekor2/api/v2/log/entries") => {
+                let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let State {
+                    keys,
+                    rekor2_leaves,
+                    ..
+                } = &mut *st;
+                match keys.log_v2(&req, rekor2_leaves) {
+                    Ok(v) => (201, v),
+                    Err(e) => (400, json!({"message": e})),
                 }
             }
             ("POST", "/api/v1/log/entries") => {
