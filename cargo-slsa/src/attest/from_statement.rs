@@ -253,6 +253,7 @@ pub(super) fn run(
 ) -> Result<Report> {
     let _ = started;
     let mut report = Report::new("attest", AttestCode::rules());
+    report.notes.extend(signing.notes());
     // The checkout: where --manifest-path points, else the working directory.
     let dir = ctx
         .manifest_path
@@ -427,7 +428,7 @@ pub(super) fn run(
 
     // The fields the signer vouches for.
     let session = match signing {
-        Signing::Keyless(src) => Some(keyless::Session::open(args, src)?),
+        Signing::Keyless(plan) => Some(keyless::Session::open(plan)?),
         _ => None,
     };
     let mut builder = Builder::detect();

@@ -20,6 +20,7 @@ mod output;
 mod package;
 mod predicate;
 mod repro;
+mod signing;
 
 use std::path::{Path, PathBuf};
 
@@ -31,11 +32,12 @@ use crate::build::{self, BuildSpec, Source, Toolchain};
 use crate::cli::{AttestArgs, SbomArgs, SbomFormat};
 use crate::error::InputError;
 use crate::lambda::{self, Arch};
-use crate::provenance::{self, PrivateKey, Statement};
+use crate::provenance::{self, Statement};
 use crate::report::{Change, Finding, Report, Severity};
 pub use codes::AttestCode;
 pub use keygen::keygen;
 use output::{OutFile, Signer, Unit};
+use signing::Signing;
 
 /// One attested file.
 #[derive(Debug, Clone)]
@@ -46,38 +48,6 @@ pub struct Subject {
     pub path: PathBuf,
     /// Lowercase hex sha256.
     pub sha256: String,
-}
-
-/// How the statement gets signed.
-enum Signing {
-    Key(PrivateKey),
-    Keyless(keyless::TokenSource),
-    Unsigned,
-}
-
-impl Signing {
-    /// Decide from the flags, checking what can be checked now: the key parses, the keyless
-    /// token source exists. A process that will hold a key or a token is made non-dumpable at
-    /// once (see [`crate::secrets`]).
-    fn choose(args: &AttestArgs) -> Result<Signing> {
-        let signing = if args.unsigned {
-            Signing::Unsigned
-        } else if args.keyless {
-            Signing::Keyless(keyless::preflight()?)
-        } else {
-            match provenance::keys::load_signing_key(args.key.as_deref())? {
-                Some(k) => Signing::Key(k),
-                None => bail!(
-                    "no signing key: pass --key FILE, set SLSA_SIGNING_KEY to the PEM text, use \
-                     --keyless (GitHub Actions with id-token: write), or --unsigned"
-                ),
-            }
-        };
-        if !matches!(signing, Signing::Unsigned) {
-            crate::secrets::protect_process()?;
-        }
-        Ok(signing)
-    }
 }
 
 /// The workspace root (directory of the workspace's Cargo.toml) and its manifest.
@@ -230,7 +200,7 @@ fn dirty_reason(
 /// Run `cargo slsa attest`.
 pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let started = crate::timefmt::now_unix();
-    let signing = Signing::choose(args)?;
+    let signing = Signing::choose(ctx, args)?;
     if !args.from_statement.is_empty() {
         return from_statement::run(ctx, args, &signing, started);
     }
@@ -319,6 +289,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     };
 
     let mut report = Report::new("attest", AttestCode::rules());
+    report.notes.extend(signing.notes());
     if source.repo.is_none() {
         report.findings.push(Finding::new(
             AttestCode::SourceUnknown.rule(),
@@ -502,7 +473,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     // The signer's token comes now, just before signing (GitHub's are short-lived); with it,
     // the workflow identity that builder.id names.
     let session = match &signing {
-        Signing::Keyless(src) => Some(keyless::Session::open(args, src)?),
+        Signing::Keyless(plan) => Some(keyless::Session::open(plan)?),
         _ => None,
     };
     let mut builder = predicate::Builder::detect();

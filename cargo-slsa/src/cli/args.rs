@@ -355,13 +355,55 @@ pub struct AttestArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Fulcio URL for --keyless (default: the Sigstore public-good instance).
+    /// --keyless: the signing config (signing_config.v0.2.json) naming the Fulcio, Rekor (v1
+    /// or v2) and timestamp authority to use (default: the one the TUF repository delivers).
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub signing_config: Option<PathBuf>,
+
+    /// --keyless: use a Rekor log of this major API version from the signing config (default:
+    /// the newest one it names).
+    #[arg(long, value_name = "N", requires = "keyless", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub rekor_version: Option<u32>,
+
+    /// --keyless: this Fulcio instead of the signing config's.
     #[arg(long, value_name = "URL", requires = "keyless")]
     pub fulcio_url: Option<String>,
 
-    /// Rekor URL for --keyless (default: the Sigstore public-good instance).
+    /// --keyless: this Rekor v1 log instead of the signing config's (with --fulcio-url and no
+    /// --tsa-url, the signing config is not read at all).
     #[arg(long, value_name = "URL", requires = "keyless")]
     pub rekor_url: Option<String>,
+
+    /// --keyless: this RFC 3161 timestamp authority endpoint instead of the signing config's.
+    #[arg(long, value_name = "URL", requires = "keyless")]
+    pub tsa_url: Option<String>,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// Where Sigstore trust comes from (`attest --keyless`, keyless `verify`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrustArgs {
+    /// Keyless: the Sigstore trusted root (trusted_root.json) to trust, for offline use or a
+    /// private instance (default: the one the TUF repository delivers).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Keyless: the TUF repository delivering the trusted root and signing config (default:
+    /// Sigstore public-good, https://tuf-repo-cdn.sigstore.dev). Needs --tuf-root.
+    #[arg(long, value_name = "URL", requires = "tuf_root")]
+    pub tuf_url: Option<String>,
+
+    /// Keyless: the TUF root.json trusted to bootstrap --tuf-url (the public-good root is built
+    /// in).
+    #[arg(long, value_name = "FILE", requires = "tuf_url")]
+    pub tuf_root: Option<PathBuf>,
+
+    /// Keyless: use only the TUF cache of an earlier run (verified again, metadata must not have
+    /// expired); no network.
+    #[arg(long)]
+    pub tuf_offline: bool,
 }
 
 /// Flags of `cargo slsa verify`.
@@ -378,7 +420,7 @@ pub struct VerifyArgs {
     pub attestation: PathBuf,
 
     /// Trust exactly this public key (SubjectPublicKeyInfo PEM, e.g. from `cargo slsa keygen`).
-    #[arg(long, value_name = "PUB.pem", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root"])]
+    #[arg(long, value_name = "PUB.pem", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root", "tuf_url", "tuf_offline"])]
     pub key: Option<PathBuf>,
 
     /// Keyless: the certificate's identity (SAN) must equal this, e.g.
@@ -400,10 +442,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "URL")]
     pub certificate_oidc_issuer: Option<String>,
 
-    /// Keyless: the Sigstore trusted root (trusted_root.json) to verify against, for offline
-    /// use or a private instance (default: the public-good root shipped with cargo-slsa).
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+
+    /// Keyless: at least this many verified times must vouch that the short-lived certificate
+    /// was valid when it signed — RFC 3161 timestamps from a trusted TSA and Rekor v1 signed
+    /// integration times together.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub timestamp_threshold: u32,
 
     /// The provenance's source repository must be this one (`github.com/OWNER/REPO`, with or
     /// without scheme, `git+` or `.git`).

@@ -20,6 +20,7 @@
 //! and only those verified bytes are parsed afterwards.
 
 pub mod keys;
+pub mod trust;
 
 use std::collections::BTreeMap;
 

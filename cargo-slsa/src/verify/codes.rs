@@ -5,6 +5,14 @@ crate::finding_codes! {
     pub enum VerifyCode {
         /// The signature does not verify with the trusted key or certificate.
         SignatureInvalid => ("signature-invalid", Error, "No signature verifies over the envelope's payload with the trusted key or certificate."),
+        /// The log entry is from a log the trusted root does not name.
+        TlogUntrusted => ("tlog-untrusted", Error, "The bundle's transparency-log entry (or its checkpoint's signer) is from a Rekor log the trusted root does not name."),
+        /// The log entry's proof does not hold.
+        TlogInvalid => ("tlog-invalid", Error, "The bundle's transparency-log entry does not verify: its inclusion proof, signed checkpoint or signed entry timestamp is wrong, or it does not match the bundle."),
+        /// A timestamp is not from a trusted TSA or does not verify.
+        TimestampUntrusted => ("timestamp-untrusted", Error, "An RFC 3161 timestamp in the bundle is not signed by a timestamp authority the trusted root names, or does not cover this signature."),
+        /// Too few verified times.
+        TimestampThreshold => ("timestamp-threshold", Error, "Fewer verified times (TSA timestamps, Rekor v1 integration times) vouch for the short-lived certificate than --timestamp-threshold asks."),
         /// The certificate's identity or issuer is not the one required.
         CertificateMismatch => ("certificate-mismatch", Error, "The signing certificate's identity or OIDC issuer does not match the policy."),
         /// Wrong payloadType.

@@ -96,7 +96,6 @@ pub(super) fn verify_keyless(
     )],
     report: &mut Report,
 ) -> Result<Verified> {
-    use sigstore_verify::trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
     use sigstore_verify::types::Sha256Hash;
     use sigstore_verify::{VerificationPolicy, Verifier};
 
@@ -110,29 +109,13 @@ pub(super) fn verify_keyless(
         )
         .into());
     };
-    let root_path = args.trusted_root.as_ref().map(|p| abs(ctx, p));
-    let root = match &root_path {
-        Some(p) => {
-            let p = p.clone();
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                InputError::at(&p, None, None, format!("cannot read the trusted root: {e}"))
-            })?;
-            TrustedRoot::from_json(&text).map_err(|e| {
-                InputError::at(&p, None, None, format!("not a Sigstore trusted root: {e}"))
-            })?
-        }
-        None => TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT)
-            .map_err(|e| anyhow!("the built-in Sigstore trusted root is unusable: {e}"))?,
-    };
-    let verifier = Verifier::new(&root).map_err(|e| match &root_path {
-        Some(p) => anyhow::Error::from(InputError::at(
-            p,
-            None,
-            None,
-            format!("the trusted root is unusable: {e}"),
-        )),
-        None => anyhow!("the built-in trusted root is unusable: {e}"),
-    })?;
+    // The trusted root: a file, or what the TUF repository delivers (public-good by default).
+    let material = crate::provenance::trust::load(ctx, &args.trust, None, false)?;
+    report
+        .notes
+        .push(format!("keyless: trusting the {}", material.origin));
+    let verifier = Verifier::new(&material.root)
+        .map_err(|e| anyhow!("the trusted root ({}) is unusable: {e}", material.origin))?;
     let issuer = args.certificate_oidc_issuer.clone().unwrap_or_default();
     let policy = match &args.certificate_identity {
         Some(id) => VerificationPolicy::new(id.as_str(), issuer.clone()),
@@ -180,15 +163,7 @@ pub(super) fn verify_keyless(
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();
-            let code = if matches!(
-                e,
-                sigstore_verify::Error::IdentityMismatch { .. }
-                    | sigstore_verify::Error::IssuerMismatch { .. }
-            ) {
-                VerifyCode::CertificateMismatch
-            } else {
-                VerifyCode::SignatureInvalid
-            };
+            let code = code_of(&e);
             report.findings.push(
                 Finding::new(code.rule(), format!("Sigstore verification failed: {msg}"))
                     .at(att_path, None, None),
@@ -201,6 +176,26 @@ pub(super) fn verify_keyless(
         }
     };
     let identity = result.identity().map(|i| i.to_string()).unwrap_or_default();
+    let times = result.verified_timestamps().len();
+    if times < args.timestamp_threshold as usize {
+        report.findings.push(
+            Finding::new(
+                VerifyCode::TimestampThreshold.rule(),
+                format!(
+                    "{times} verified time(s) vouch for the signing certificate, fewer than \
+                     --timestamp-threshold {}",
+                    args.timestamp_threshold
+                ),
+            )
+            .at(att_path, None, None)
+            .with_fix("sign with a timestamp authority (or more of them) in the signing config"),
+        );
+        return Ok(Verified {
+            statements: vec![],
+            signer: format!("certificate {identity}"),
+            cert_claims: None,
+        });
+    }
     if let Some(re) = &regex
         && !re.is_match(&identity)
     {
@@ -235,4 +230,25 @@ pub(super) fn verify_keyless(
         ),
         cert_claims: result.certificate().map(|c| c.ci_claims.clone()),
     })
+}
+
+/// The finding code of a failed Sigstore verification.
+fn code_of(e: &sigstore_verify::Error) -> VerifyCode {
+    use sigstore_verify::{Error as E, TransparencyLogError as T};
+    match e {
+        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => VerifyCode::CertificateMismatch,
+        E::TransparencyLog(T::UnknownLog { .. }) => VerifyCode::TlogUntrusted,
+        // The library says "no key for this log" only in its message (v2: the checkpoint's
+        // signer; v1: the signed entry timestamp's log ID). Should the wording change, the
+        // finding degrades to tlog-invalid — still a failure.
+        E::TransparencyLog(T::Checkpoint(m)) if m.contains("No matching Rekor key") => {
+            VerifyCode::TlogUntrusted
+        }
+        E::TransparencyLog(T::InclusionPromise(m)) if m.contains("No log key") => {
+            VerifyCode::TlogUntrusted
+        }
+        E::TransparencyLog(_) => VerifyCode::TlogInvalid,
+        E::Timestamp(_) => VerifyCode::TimestampUntrusted,
+        _ => VerifyCode::SignatureInvalid,
+    }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod harden;
 mod hardening;
 mod keyless;
+mod keyless_trust;
 mod lambda;
 mod model;
 mod pin;
