@@ -351,3 +351,34 @@ fn an_unreachable_service_a_failing_tsa_and_a_rekor_conflict_write_nothing() {
     f.fake.set_conflict(true);
     refused(&f, attest(&f, &[]), "409");
 }
+
+#[test]
+fn tuf_offline_uses_only_the_verified_cache() {
+    let f = fixture();
+    publish(&f, true, true);
+    attest(&f, &[]).assert_success();
+    let before = f.fake.requests().len();
+    // The cache the online run filled serves an offline verify, with no request at all.
+    let v = verify(&f, &[], &["--tuf-offline"], 0);
+    assert_eq!(v["summary"]["verified"], true, "{v}");
+    assert_eq!(f.fake.requests().len(), before, "offline made requests");
+
+    // Without a cache there is nothing to trust.
+    let g = fixture();
+    publish(&g, true, true);
+    g.project.write(BUNDLE, f.project.read(BUNDLE));
+    let mut cmd = g.env.command(crate::bin(), g.project.path());
+    let tuf = tuf_flags(&g);
+    cmd.args(["verify", "dist/bootstrap.zip", "--attestation", BUNDLE])
+        .args(&tuf)
+        .args([
+            "--tuf-offline",
+            "--certificate-identity",
+            sigstore::IDENTITY,
+            "--certificate-oidc-issuer",
+            sigstore::ISSUER,
+        ]);
+    let out = slsa_tests::run(cmd).assert_code(2);
+    assert!(out.stderr.contains("offline"), "{}", out.stderr);
+    assert!(g.fake.requests().is_empty());
+}
