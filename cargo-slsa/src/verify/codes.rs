@@ -5,6 +5,8 @@ crate::finding_codes! {
     pub enum VerifyCode {
         /// The signature does not verify with the trusted key or certificate.
         SignatureInvalid => ("signature-invalid", Error, "No signature verifies over the envelope's payload with the trusted key or certificate."),
+        /// The certificate was not valid at a verified signing time.
+        CertificateTime => ("certificate-time", Error, "The short-lived signing certificate was not valid at a verified signing time (an RFC 3161 timestamp or a Rekor v1 integration time)."),
         /// The log entry is from a log the trusted root does not name.
         TlogUntrusted => ("tlog-untrusted", Error, "The bundle's transparency-log entry (or its checkpoint's signer) is from a Rekor log the trusted root does not name."),
         /// The log entry's proof does not hold.

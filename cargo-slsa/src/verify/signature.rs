@@ -247,6 +247,18 @@ fn code_of(e: &sigstore_verify::Error) -> VerifyCode {
         E::TransparencyLog(T::InclusionPromise(m)) if m.contains("No log key") => {
             VerifyCode::TlogUntrusted
         }
+        // The chain is checked (by webpki) at each verified time first; its time errors come
+        // as text only.
+        E::Certificate(sigstore_verify::CertificateError::ChainInvalid(m))
+            if m.contains("CertNotValidYet") || m.contains("CertExpired") =>
+        {
+            VerifyCode::CertificateTime
+        }
+        E::TransparencyLog(T::IntegratedTime(_))
+        | E::Certificate(
+            sigstore_verify::CertificateError::NotYetValid { .. }
+            | sigstore_verify::CertificateError::Expired { .. },
+        ) => VerifyCode::CertificateTime,
         E::TransparencyLog(_) => VerifyCode::TlogInvalid,
         E::Timestamp(_) => VerifyCode::TimestampUntrusted,
         _ => VerifyCode::SignatureInvalid,

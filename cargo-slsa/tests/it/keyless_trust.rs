@@ -382,3 +382,78 @@ fn tuf_offline_uses_only_the_verified_cache() {
     assert!(out.stderr.contains("offline"), "{}", out.stderr);
     assert!(g.fake.requests().is_empty());
 }
+
+#[test]
+fn a_backdated_timestamp_is_refused_by_attest_and_by_verify() {
+    // attest checks each bundle before writing it: a TSA stamping an hour before the
+    // certificate existed fails the run.
+    let f = fixture();
+    publish(&f, true, true);
+    f.fake.set_tsa_skew(-3600);
+    refused(
+        &f,
+        attest(&f, &[]),
+        "does not verify against the trusted root",
+    );
+
+    // A bundle nobody checked before writing (services on the command line, no trusted root):
+    // verify refuses it for the same reason.
+    let f = fixture();
+    f.fake.set_tsa_skew(-3600);
+    let url = f.fake.url();
+    let tsa = f.fake.tsa_url();
+    f.in_actions(&[
+        "attest",
+        "--artifact",
+        "dist/bootstrap.zip",
+        "--keyless",
+        "--fulcio-url",
+        &url,
+        "--rekor-url",
+        &url,
+        "--tsa-url",
+        &tsa,
+    ])
+    .assert_success();
+    f.project.write("target/root.json", f.fake.trusted_root());
+    let v = verify(&f, &["--trusted-root", "target/root.json"], &[], 1);
+    assert_eq!(codes(&v), ["certificate-time"], "{v}");
+}
+
+#[test]
+fn a_genuine_timestamp_or_checkpoint_from_another_signing_does_not_carry_over() {
+    let f = fixture();
+    publish(&f, true, true);
+    attest(&f, &[]).assert_success();
+    attest(&f, &["--output", "target/other"]).assert_success();
+    let ours = bundle(&f);
+    let other: Value =
+        serde_json::from_str(&f.project.read("target/other/dist.sigstore.json")).expect("bundle");
+
+    // The trusted TSA's real token, but over the other signing's signature.
+    let mut b = ours.clone();
+    b["verificationMaterial"]["timestampVerificationData"] =
+        other["verificationMaterial"]["timestampVerificationData"].clone();
+    f.project.write(BUNDLE, b.to_string());
+    let v = verify(&f, &[], &[], 1);
+    assert_eq!(codes(&v), ["timestamp-untrusted"], "{v}");
+
+    // The log's real, signed checkpoint of a later tree, with our entry's proof.
+    let mut b = ours.clone();
+    b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"] =
+        other["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"].clone();
+    f.project.write(BUNDLE, b.to_string());
+    let v = verify(&f, &[], &[], 1);
+    assert_eq!(codes(&v), ["tlog-invalid"], "{v}");
+
+    // The other signing's whole log entry (a real entry, a real proof) under our envelope.
+    let mut b = ours.clone();
+    b["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"].clone();
+    f.project.write(BUNDLE, b.to_string());
+    let v = verify(&f, &[], &[], 1);
+    assert_eq!(codes(&v), ["tlog-invalid"], "{v}");
+
+    // Ours, untouched, still verifies.
+    f.project.write(BUNDLE, ours.to_string());
+    verify(&f, &[], &[], 0);
+}

@@ -358,6 +358,11 @@ impl FakeSigstore {
         self.state.lock().expect("state").conflict = on;
     }
 
+    /// Make the TSA stamp `secs` away from the current time (negative: backdated).
+    pub fn set_tsa_skew(&self, secs: i64) {
+        self.state.lock().expect("state").tsa.set_skew(secs);
+    }
+
     /// Make the TSA answer with a rejection status instead of a token.
     pub fn set_tsa_reject(&self, on: bool) {
         self.state.lock().expect("state").tsa_reject = on;

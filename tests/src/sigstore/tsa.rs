@@ -13,7 +13,7 @@
 //! `x509-cert`, `der`); certificates come from rcgen. The tests check the tokens with
 //! `openssl ts -verify` and with sigstore-rust's own verifier, independently of this code.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cmpv2::status::{PkiFailureInfo, PkiStatus, PkiStatusInfo};
@@ -87,6 +87,8 @@ pub struct Tsa {
     leaf_der: Vec<u8>,
     root_der: Vec<u8>,
     next_serial: AtomicU64,
+    /// Seconds added to the current time in `genTime` (a TSA whose clock is off, or lies).
+    skew: AtomicI64,
 }
 
 fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
@@ -163,7 +165,13 @@ impl Tsa {
             leaf_der,
             root_der,
             next_serial: AtomicU64::new(1),
+            skew: AtomicI64::new(0),
         }
+    }
+
+    /// Stamp `secs` away from the current time from now on (negative: backdated).
+    pub fn set_skew(&self, secs: i64) {
+        self.skew.store(secs, Ordering::Relaxed);
     }
 
     /// The chain for `trusted_root.json`'s `timestampAuthorities[].certChain`: `[leaf, root]`,
@@ -198,7 +206,10 @@ impl Tsa {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("clock after 1970");
-        let now = Duration::from_secs(now.as_secs());
+        let now = Duration::from_secs(
+            now.as_secs()
+                .saturating_add_signed(self.skew.load(Ordering::Relaxed)),
+        );
         let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
         let tst_info = TstInfo {
             version: TspVersion::V1,
