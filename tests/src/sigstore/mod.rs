@@ -307,8 +307,8 @@ impl FakeSigstore {
         }));
         let server = {
             let state = Arc::clone(&state);
-            Loopback::start("slsa-tests-sigstore", move |request, _| {
-                respond(request, &state)
+            Loopback::start("slsa-tests-sigstore", move |request, addr| {
+                respond(request, addr, &state)
             })
         };
         FakeSigstore {
@@ -447,7 +447,7 @@ impl FakeSigstore {
                 "baseUrl": self.rekor2_url(),
                 "hashAlgorithm": "SHA2_256",
                 "publicKey": key(&st.keys.rekor2),
-                "logId": {"keyId": B64.encode(rekor::rekor2_key_id(&st.keys.rekor2))},
+                "logId": {"keyId": B64.encode(rekor::rekor2_key_id(&st.keys.rekor2, self.addr))},
             }],
             "certificateAuthorities": [{
                 "subject": {"organization": "slsa-tests", "commonName": "fake fulcio root"},
@@ -494,7 +494,7 @@ fn jwt(claims: &Claims) -> String {
     )
 }
 
-fn respond(mut request: Request, state: &Mutex<State>) {
+fn respond(mut request: Request, addr: SocketAddr, state: &Mutex<State>) {
     let method = request.method().as_str().to_owned();
     let url = request.url().to_owned();
     let path = url.split('?').next().unwrap_or("").to_owned();
@@ -596,14 +596,14 @@ fn respond(mut request: Request, state: &Mutex<State>) {
                     rekor2_leaves,
                     ..
                 } = &mut *st;
-                match keys.log_v2(&req, rekor2_leaves) {
+                match keys.log_v2(&req, rekor2_leaves, addr) {
                     Ok(v) => (201, v),
                     Err(e) => (400, json!({"message": e})),
                 }
             }
             ("POST", "/api/v1/log/entries") => {
                 let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                match st.keys.log_dsse(&req) {
+                match st.keys.log_dsse(&req, addr) {
                     Ok(v) => (201, v),
                     Err(e) => (400, json!({"message": e})),
                 }

@@ -7,8 +7,18 @@
 
 use super::*;
 
-/// The v2 log's origin (its checkpoint's first line and its note signature's key name).
-pub(super) const REKOR2_ORIGIN: &str = "rekor2.slsa-tests.invalid";
+/// The v1 log's name: its checkpoint origin's first word and its note signature's key name. As
+/// on the real instances, the name is part of the log's base URL (`rekor.sigstore.dev`), which
+/// sigstore-js requires of a checkpoint signer.
+pub(super) fn rekor1_name(addr: SocketAddr) -> String {
+    addr.to_string()
+}
+
+/// The v2 log's origin (its checkpoint's first line and its note signature's key name), part of
+/// its base URL like `log2025-1.rekor.sigstore.dev`.
+pub(super) fn rekor2_origin(addr: SocketAddr) -> String {
+    format!("{addr}/rekor2")
+}
 /// Entries the v2 log holds before a test's first one, so proofs have real sibling hashes.
 pub(super) const REKOR2_PRELOADED: usize = 5;
 
@@ -69,9 +79,9 @@ pub(super) fn audit_path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
 
 /// The v2 log's key ID as its trusted-root entry and its note signatures name it (C2SP signed
 /// note: SHA-256 over the key name, a newline, the signature type and the key).
-pub(super) fn rekor2_key_id(key: &KeyPair) -> [u8; 32] {
+pub(super) fn rekor2_key_id(key: &KeyPair, addr: SocketAddr) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(REKOR2_ORIGIN.as_bytes());
+    h.update(rekor2_origin(addr).as_bytes());
     h.update(b"\n");
     h.update([0x02u8]);
     h.update(spki(key));
@@ -80,7 +90,7 @@ pub(super) fn rekor2_key_id(key: &KeyPair) -> [u8; 32] {
 
 impl Keys {
     /// Log a DSSE proposal: the Rekor v1 response map.
-    pub(super) fn log_dsse(&self, request: &Value) -> Result<Value, String> {
+    pub(super) fn log_dsse(&self, request: &Value, addr: SocketAddr) -> Result<Value, String> {
         let content = &request["spec"]["proposedContent"];
         let envelope_text = content["envelope"]
             .as_str()
@@ -133,7 +143,9 @@ impl Keys {
             "spec": {
                 "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope_text.as_bytes()))},
                 "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-                "signatures": [{"signature": sig, "verifier": verifier_b64}],
+                // Rekor stores the verifier in its canonical form (PEM with LF line ends, as
+                // Go's pem package writes it), whatever line ends the client sent.
+                "signatures": [{"signature": sig, "verifier": B64.encode(to_pem("CERTIFICATE", &cert_der))}],
             }
         });
         // Rekor's canonical JSON: sorted keys, no spaces (serde_json's map is sorted).
@@ -157,7 +169,7 @@ impl Keys {
         let root = Sha256::digest(&leaf);
         // The origin line is "<log name> - <tree id>"; the signature line names the key by
         // the log name alone.
-        let name = "rekor.slsa-tests.invalid";
+        let name = rekor1_name(addr);
         let origin = format!("{name} - 1");
         let note = format!("{origin}\n1\n{}\n", B64.encode(root));
         let note_sig = self
@@ -199,6 +211,7 @@ impl Keys {
         &self,
         request: &Value,
         leaves: &mut Vec<[u8; 32]>,
+        addr: SocketAddr,
     ) -> Result<Value, String> {
         let req = &request["hashedRekordRequestV002"];
         let digest_b64 = req["digest"]
@@ -263,18 +276,16 @@ impl Keys {
         let size = leaves.len();
         let root = tree_hash(leaves);
         let proof = audit_path(index, leaves);
-        let key_id = rekor2_key_id(&self.rekor2);
-        let note = format!("{REKOR2_ORIGIN}\n{size}\n{}\n", B64.encode(root));
+        let key_id = rekor2_key_id(&self.rekor2, addr);
+        let origin = rekor2_origin(addr);
+        let note = format!("{origin}\n{size}\n{}\n", B64.encode(root));
         let note_sig = self
             .rekor2
             .sign(note.as_bytes())
             .map_err(|e| e.to_string())?;
         let mut sig_blob = key_id[..4].to_vec();
         sig_blob.extend(&note_sig);
-        let checkpoint = format!(
-            "{note}\n\u{2014} {REKOR2_ORIGIN} {}\n",
-            B64.encode(sig_blob)
-        );
+        let checkpoint = format!("{note}\n\u{2014} {origin} {}\n", B64.encode(sig_blob));
         Ok(json!({
             "logIndex": index.to_string(),
             "logId": {"keyId": B64.encode(key_id)},
