@@ -260,6 +260,9 @@ fn code_of(e: &sigstore_verify::Error) -> VerifyCode {
             | sigstore_verify::CertificateError::Expired { .. },
         ) => VerifyCode::CertificateTime,
         E::TransparencyLog(_) => VerifyCode::TlogInvalid,
+        // A Rekor v2 entry logs the digest it was given: another signing's entry under this
+        // envelope is caught as a digest mismatch "for hashedrekord entry".
+        E::ArtifactMismatch(m) if m.contains("entry") => VerifyCode::TlogInvalid,
         E::Timestamp(_) => VerifyCode::TimestampUntrusted,
         _ => VerifyCode::SignatureInvalid,
     }

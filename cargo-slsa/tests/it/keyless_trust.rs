@@ -403,21 +403,8 @@ fn a_backdated_timestamp_is_refused_by_attest_and_by_verify() {
     // verify refuses it for the same reason.
     let f = fixture();
     f.fake.set_tsa_skew(-3600);
-    let url = f.fake.url();
-    let tsa = f.fake.tsa_url();
-    f.in_actions(&[
-        "attest",
-        "--artifact",
-        "dist/bootstrap.zip",
-        "--keyless",
-        "--fulcio-url",
-        &url,
-        "--rekor-url",
-        &url,
-        "--tsa-url",
-        &tsa,
-    ])
-    .assert_success();
+    f.attest_with(&["--tsa-url", &f.fake.tsa_url()])
+        .assert_success();
     f.project.write("target/root.json", f.fake.trusted_root());
     let v = verify(&f, &["--trusted-root", "target/root.json"], &[], 1);
     assert_eq!(codes(&v), ["certificate-time"], "{v}");
@@ -449,7 +436,9 @@ fn a_genuine_timestamp_or_checkpoint_from_another_signing_does_not_carry_over() 
     let v = verify(&f, &[], &[], 1);
     assert_eq!(codes(&v), ["tlog-invalid"], "{v}");
 
-    // The other signing's whole log entry (a real entry, a real proof) under our envelope.
+    // The other signing's whole log entry (a real entry, a real proof) under our envelope. (The
+    // two statements differ in their times, or only in their signatures when both signings fell
+    // in the same second: either way the entry is not ours.)
     let mut b = ours.clone();
     b["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"].clone();
     f.project.write(BUNDLE, b.to_string());
