@@ -51,6 +51,15 @@ pub struct Ctx {
 
 impl Ctx {
     /// Build the context from the parsed global flags.
+    /// `p` as given when absolute, else relative to the working directory.
+    pub fn abs(&self, p: &std::path::Path) -> std::path::PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.cwd.join(p)
+        }
+    }
+
     pub fn from_cli(cli: &Cli) -> anyhow::Result<Self> {
         let cwd = std::env::current_dir()
             .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;

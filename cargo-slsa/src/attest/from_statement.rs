@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use super::output::{self, OutFile, Signer, Unit};
 use super::predicate::{self, Builder};
-use super::{AttestCode, Signing, Subject, abs, keyless};
+use super::{AttestCode, Signing, Subject, keyless};
 use crate::Ctx;
 use crate::build::{self, Source};
 use crate::error::InputError;
@@ -258,7 +258,7 @@ pub(super) fn run(
     let dir = ctx
         .manifest_path
         .as_ref()
-        .map(|m| abs(ctx, m))
+        .map(|m| ctx.abs(m))
         .and_then(|m| m.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| ctx.cwd.clone());
     let source = Source::detect(&dir);
@@ -292,7 +292,7 @@ pub(super) fn run(
     // The artifacts, by digest.
     let mut artifacts: Vec<(PathBuf, String)> = Vec::new();
     for a in &args.artifact {
-        let p = abs(ctx, a);
+        let p = ctx.abs(a);
         if !p.is_file() {
             return Err(InputError::at(&p, None, None, "--artifact: no such file").into());
         }
@@ -302,7 +302,7 @@ pub(super) fn run(
     // The statements, grouped by the name their files share.
     let mut groups: BTreeMap<String, Vec<(PathBuf, bool, Statement)>> = BTreeMap::new();
     for f in &args.from_statement {
-        let p = abs(ctx, f);
+        let p = ctx.abs(f);
         let (name, sbom) = group_of(&p)?;
         let st = read_statement(&p)?;
         groups.entry(name).or_default().push((p, sbom, st));
@@ -445,7 +445,7 @@ pub(super) fn run(
     let out_dir = args
         .output
         .as_ref()
-        .map(|o| abs(ctx, o))
+        .map(|o| ctx.abs(o))
         .unwrap_or_else(|| ctx.cwd.join("target/slsa"));
     let mut files: Vec<OutFile> = Vec::new();
     let mut subjects_out = Vec::new();

@@ -83,16 +83,8 @@ fn workspace_root(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
 fn target_dir(ctx: &Ctx, root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .filter(|v| !v.is_empty())
-        .map(|v| abs(ctx, Path::new(&v)))
+        .map(|v| ctx.abs(Path::new(&v)))
         .unwrap_or_else(|| root.join("target"))
-}
-
-fn abs(ctx: &Ctx, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        ctx.cwd.join(p)
-    }
 }
 
 /// Where the workspace sits in the repository ("" at the top), compared on canonical paths so
@@ -207,14 +199,14 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let progress = ctx.progress();
     let (root, manifest) = workspace_root(ctx)?;
     let lock_path = root.join("Cargo.lock");
-    let artifact_paths: Vec<PathBuf> = args.artifact.iter().map(|a| abs(ctx, a)).collect();
+    let artifact_paths: Vec<PathBuf> = args.artifact.iter().map(|a| ctx.abs(a)).collect();
     for p in &artifact_paths {
         if !p.is_file() {
             return Err(InputError::at(p, None, None, "--artifact: no such file").into());
         }
     }
     for p in &args.lambda_include {
-        let p = abs(ctx, p);
+        let p = ctx.abs(p);
         if !p.exists() {
             return Err(InputError::at(&p, None, None, "--lambda-include: no such file").into());
         }
@@ -440,7 +432,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
                 "packaging {} Lambda function(s) as bootstrap.zip",
                 subjects.len()
             ));
-            let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| abs(ctx, p)).collect();
+            let includes: Vec<PathBuf> = args.lambda_include.iter().map(|p| ctx.abs(p)).collect();
             let packed = package::package(
                 &subjects,
                 &includes,
@@ -512,7 +504,7 @@ pub fn run(ctx: &Ctx, args: &AttestArgs) -> Result<Report> {
     let out_dir = args
         .output
         .as_ref()
-        .map(|o| abs(ctx, o))
+        .map(|o| ctx.abs(o))
         .unwrap_or_else(|| tdir.join("slsa"));
     let signer = match (&signing, &session) {
         (Signing::Key(k), _) => Signer::Key(k),

@@ -27,14 +27,6 @@ pub struct Material {
     pub origin: String,
 }
 
-fn abs(ctx: &Ctx, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        ctx.cwd.join(p)
-    }
-}
-
 /// A trusted root from a file (exit 2 with the file when it is not one).
 pub fn root_from_file(path: &Path) -> Result<TrustedRoot> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -100,7 +92,7 @@ fn cache_dir(url: &str) -> Option<PathBuf> {
 fn tuf_config(ctx: &Ctx, args: &TrustArgs) -> Result<(TufConfig, String)> {
     let (url, config) = match (&args.tuf_url, &args.tuf_root) {
         (Some(url), Some(root)) => {
-            let path = abs(ctx, root);
+            let path = ctx.abs(root);
             let bytes = std::fs::read(&path).map_err(|e| {
                 InputError::at(&path, None, None, format!("cannot read the TUF root: {e}"))
             })?;
@@ -149,11 +141,11 @@ pub fn load(
     want_config: bool,
 ) -> Result<Material> {
     let file_root = match &args.trusted_root {
-        Some(p) => Some((root_from_file(&abs(ctx, p))?, abs(ctx, p))),
+        Some(p) => Some((root_from_file(&ctx.abs(p))?, ctx.abs(p))),
         None => None,
     };
     let file_config = match signing_config {
-        Some(p) => Some((config_from_file(&abs(ctx, p))?, abs(ctx, p))),
+        Some(p) => Some((config_from_file(&ctx.abs(p))?, ctx.abs(p))),
         None => None,
     };
     let need_root = file_root.is_none();

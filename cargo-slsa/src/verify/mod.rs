@@ -39,14 +39,6 @@ struct Verified {
     cert_claims: Option<sigstore_verify::crypto::x509::FulcioCiClaims>,
 }
 
-fn abs(ctx: &Ctx, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        ctx.cwd.join(p)
-    }
-}
-
 /// `github.com/o/r` from any spelling of a repository URI (`git+https://github.com/o/r@ref`,
 /// `https://github.com/o/r.git`, `github.com/o/r`), lowercased host.
 pub fn repo_key(uri: &str) -> String {
@@ -68,7 +60,7 @@ pub fn repo_key(uri: &str) -> String {
 
 /// Run `cargo slsa verify`.
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
-    let att_path = abs(ctx, &args.attestation);
+    let att_path = ctx.abs(&args.attestation);
     let text = std::fs::read_to_string(&att_path).map_err(|e| {
         InputError::at(
             &att_path,
@@ -109,7 +101,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
     };
     let mut artifacts = Vec::new();
     for a in &args.artifacts {
-        let p = abs(ctx, a);
+        let p = ctx.abs(a);
         if !p.is_file() {
             return Err(InputError::at(&p, None, None, "no such artifact file").into());
         }
@@ -155,7 +147,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Report> {
 
     let mut report = Report::new("verify", VerifyCode::rules());
     let verified = if let Some(key_path) = &args.key {
-        let key = provenance::keys::load_public_key(&abs(ctx, key_path))?;
+        let key = provenance::keys::load_public_key(&ctx.abs(key_path))?;
         verify_with_key(&att_path, &file, &key, &mut report)
     } else {
         verify_keyless(

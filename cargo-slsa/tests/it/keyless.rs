@@ -18,6 +18,16 @@ pub(crate) struct Fixture {
     head: String,
 }
 
+/// The paths of the requests the fakes saw, without `attest`'s check (before the build) that each
+/// service answers: GETs of their base URLs.
+fn service_calls(fake: &FakeSigstore) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .filter(|r| !(r.method == "GET" && r.path == "/"))
+        .map(|r| r.path.clone())
+        .collect()
+}
+
 pub(crate) fn fixture() -> Fixture {
     let env = Env::new();
     let project = Project::new()
@@ -79,8 +89,14 @@ impl Fixture {
     }
 
     fn attest(&self) -> RunOutput {
+        self.attest_with(&[])
+    }
+
+    /// `attest --keyless` with the services on the command line (Fulcio and Rekor v1), plus
+    /// `extra`.
+    pub(crate) fn attest_with(&self, extra: &[&str]) -> RunOutput {
         let url = self.fake.url();
-        self.in_actions(&[
+        let mut args = vec![
             "attest",
             "--artifact",
             "dist/bootstrap.zip",
@@ -91,7 +107,9 @@ impl Fixture {
             &url,
             "--format",
             "json",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        self.in_actions(&args)
     }
 
     fn verify(&self, extra: &[&str], code: i32) -> Value {
@@ -138,13 +156,7 @@ fn keyless_attestation_from_actions_verifies_with_identity_and_source_policy() {
 
     // The flow: OIDC token with audience sigstore, then Fulcio, then Rekor (after the checks,
     // before the build, that each service answers: the GETs of their base URLs).
-    let paths: Vec<String> = f
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| !(r.method == "GET" && r.path == "/"))
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = service_calls(&f.fake);
     assert_eq!(
         paths,
         ["/oidc/token", "/api/v2/signingCert", "/api/v1/log/entries"]
@@ -440,13 +452,7 @@ fn a_statement_from_the_build_job_is_signed_by_the_provenance_job_as_the_reusabl
     assert_eq!(report["summary"]["builderId"], REUSABLE, "{report}");
     // Only the token endpoint, Fulcio and Rekor were asked (besides the check that each
     // service answers); nothing was built here.
-    let paths: Vec<String> = f
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| !(r.method == "GET" && r.path == "/"))
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = service_calls(&f.fake);
     assert_eq!(
         paths,
         ["/oidc/token", "/api/v2/signingCert", "/api/v1/log/entries"]
@@ -494,10 +500,7 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
         );
         assert!(!f.project.exists("signed"), "{what}: nothing is written");
         assert!(
-            f.fake
-                .requests()
-                .iter()
-                .all(|r| r.method == "GET" && r.path == "/"),
+            service_calls(&f.fake).is_empty(),
             "{what}: no token is fetched for a statement that is refused"
         );
         report
@@ -601,10 +604,7 @@ fn from_statement_refuses_what_the_build_job_could_have_forged() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(!f.project.exists("signed"));
     assert!(
-        f.fake
-            .requests()
-            .iter()
-            .all(|r| r.method == "GET" && r.path == "/"),
+        service_calls(&f.fake).is_empty(),
         "no token for a refused statement"
     );
     std::fs::remove_file(f.project.join("forged/app.sbom.statement.json")).expect("rm");

@@ -88,6 +88,18 @@ pub(super) fn rekor2_key_id(key: &KeyPair, addr: SocketAddr) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The public key (an uncompressed EC point) of a DER certificate.
+fn public_point(cert_der: &[u8]) -> Result<Vec<u8>, String> {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(cert_der).map_err(|e| e.to_string())?;
+    Ok(cert
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes()
+        .to_vec())
+}
+
 impl Keys {
     /// Log a DSSE proposal: the Rekor v1 response map.
     pub(super) fn log_dsse(&self, request: &Value, addr: SocketAddr) -> Result<Value, String> {
@@ -111,16 +123,7 @@ impl Keys {
         let cert_pem = String::from_utf8(B64.decode(verifier_b64).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let cert_der = pem_to_der(&cert_pem).ok_or("verifier PEM")?;
-        let cert = {
-            use x509_cert::der::Decode;
-            x509_cert::Certificate::from_der(&cert_der).map_err(|e| e.to_string())?
-        };
-        let point = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes()
-            .to_vec();
+        let point = public_point(&cert_der)?;
         let payload_type = envelope["payloadType"].as_str().ok_or("payloadType")?;
         let mut pae = format!(
             "DSSEv1 {} {} {} ",
@@ -238,16 +241,7 @@ impl Keys {
         let cert_der = B64
             .decode(cert_b64)
             .map_err(|e| format!("certificate: {e}"))?;
-        let cert = {
-            use x509_cert::der::Decode;
-            x509_cert::Certificate::from_der(&cert_der).map_err(|e| e.to_string())?
-        };
-        let point = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes()
-            .to_vec();
+        let point = public_point(&cert_der)?;
         // The signature is over the digest itself (a prehashed ECDSA signature).
         let key = aws_lc_rs::signature::UnparsedPublicKey::new(
             &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
