@@ -47,6 +47,15 @@ pub enum Produced {
     Document(Vec<u8>),
 }
 
+/// A single-threaded tokio runtime for one blocking call into an async client (Sigstore, TUF,
+/// AWS): each command makes a few requests in sequence, so no worker threads are started.
+pub fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
 /// Run a command and return what it produced, without rendering it.
 pub fn produce(ctx: &Ctx, command: &Command) -> anyhow::Result<Produced> {
     if ctx.manifest_paths.len() > 1 && !matches!(command, Command::Update(_)) {

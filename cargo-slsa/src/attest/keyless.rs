@@ -164,10 +164,7 @@ fn services_from(
 /// Each service must answer (any HTTP status): a signing config naming a service that is down
 /// or mistyped fails now, not after the build.
 fn probe(services: &SigningServices) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    let rt = crate::async_runtime()?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(20))
@@ -286,10 +283,7 @@ pub struct Session {
 impl Session {
     /// Fetch the token the plan's source gives.
     pub fn open(plan: &Plan) -> Result<Session> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+        let rt = crate::async_runtime()?;
         let token = rt.block_on(fetch(&plan.source))?;
         Ok(Session {
             rt,

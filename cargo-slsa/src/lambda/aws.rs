@@ -91,10 +91,7 @@ pub struct Deployed {
 /// Ask Lambda about each function (one client, one credential resolution). An error is the
 /// first failure, explained; it never means "verified".
 pub fn get_functions(functions: &[FunctionRef], region: Option<&str>) -> Result<Vec<Deployed>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    let rt = crate::async_runtime()?;
     rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = region {

@@ -159,10 +159,7 @@ pub fn load(
     }
     let (tuf_root, tuf_config_doc) = if need_root || need_config {
         let (config, url) = tuf_config(ctx, args)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+        let rt = crate::async_runtime()?;
         let fail = |e: sigstore_trust_root::Error| {
             anyhow!(
                 "the Sigstore trust material from the TUF repository {url} cannot be used: {e}\n\
